@@ -1,0 +1,187 @@
+// The aggregator's only door to Kafka (the one file on this side that imports
+// kafkajs): the consumer group over the lines topic, the dead-letter producer
+// and the admin calls (topics, lag). Offsets are committed only by commit(),
+// which the pipeline calls after every item of a batch is stored or
+// dead-lettered.
+import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { kafkaLogBridge, type Logger } from '../../contract/log.js';
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  topic: string;
+  deadLetterTopic: string;
+  sessionTimeoutMs: number;
+  /** Upper bound of bytes fetched per partition per request: bounds memory. */
+  maxBytesPerPartition: number;
+  log: Logger;
+}
+
+export interface InMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+}
+
+export interface InBatch {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: InMessage[];
+}
+
+export interface BatchControl {
+  heartbeat(): Promise<void>;
+  /** True once a rebalance took the partition away: stop and do not commit. */
+  isStale(): boolean;
+  isRunning(): boolean;
+  /** Stop fetching this partition until resume() (the store is unavailable). */
+  pause(): () => void;
+}
+
+export interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+  code: string;
+  source: { topic: string; partition: number; offset: string };
+}
+
+export interface KafkaSource {
+  ensureTopics(partitions: number, retentionMs?: number): Promise<void>;
+  run(handle: (batch: InBatch, ctl: BatchControl) => Promise<void>): Promise<void>;
+  commit(topic: string, partition: number, nextOffset: string): Promise<void>;
+  deadLetter(items: DeadLetter[]): Promise<void>;
+  /** Per partition: high watermark minus committed offset of the group. */
+  lag(): Promise<{ partition: number; lag: number }[]>;
+  stop(): Promise<void>;
+}
+
+export class KafkaSourceError extends Error {
+  constructor(
+    readonly code: 'KAFKA_DEAD_LETTER_FAILED' | 'KAFKA_COMMIT_FAILED' | 'KAFKA_ADMIN_FAILED',
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KafkaSourceError';
+  }
+}
+
+export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
+  const kafka = new Kafka({
+    clientId: o.clientId,
+    brokers: o.brokers,
+    connectionTimeout: 3000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogBridge(o.log),
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: o.groupId,
+    sessionTimeout: o.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
+    maxBytesPerPartition: o.maxBytesPerPartition,
+    maxBytes: o.maxBytesPerPartition * 4,
+    allowAutoTopicCreation: false,
+  });
+  let producer: Producer | undefined;
+  let admin: Admin | undefined;
+
+  async function getAdmin(): Promise<Admin> {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect();
+    }
+    return admin;
+  }
+
+  return {
+    async ensureTopics(partitions, retentionMs) {
+      try {
+        const a = await getAdmin();
+        const existing = new Set(await a.listTopics());
+        const configEntries = retentionMs ? [{ name: 'retention.ms', value: String(retentionMs) }] : [];
+        const topics = [o.topic, o.deadLetterTopic]
+          .filter((t) => !existing.has(t))
+          .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries }));
+        if (topics.length) await a.createTopics({ topics, waitForLeaders: true });
+      } catch (err) {
+        throw new KafkaSourceError('KAFKA_ADMIN_FAILED', `creating topics failed: ${(err as Error).message}`, true, { cause: err });
+      }
+    },
+
+    async run(handle) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat, isStale, isRunning, pause }) => {
+          await handle(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              highWatermark: batch.highWatermark,
+              messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp })),
+            },
+            { heartbeat, isStale, isRunning, pause },
+          );
+        },
+      });
+    },
+
+    async commit(topic, partition, nextOffset) {
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+      } catch (err) {
+        throw new KafkaSourceError('KAFKA_COMMIT_FAILED', `commit of ${topic}[${partition}]@${nextOffset} failed: ${(err as Error).message}`, true, { cause: err });
+      }
+    },
+
+    async deadLetter(items) {
+      if (items.length === 0) return;
+      try {
+        if (!producer) {
+          producer = kafka.producer({ allowAutoTopicCreation: false });
+          await producer.connect();
+        }
+        await producer.send({
+          topic: o.deadLetterTopic,
+          acks: -1,
+          messages: items.map((d) => ({
+            key: d.key,
+            value: d.value,
+            headers: {
+              'sparklogs-reason': d.reason.slice(0, 2000),
+              'sparklogs-code': d.code,
+              'sparklogs-source': `${d.source.topic}/${d.source.partition}/${d.source.offset}`,
+            },
+          })),
+        });
+      } catch (err) {
+        throw new KafkaSourceError('KAFKA_DEAD_LETTER_FAILED', `dead-letter produce failed: ${(err as Error).message}`, true, { cause: err });
+      }
+    },
+
+    async lag() {
+      const a = await getAdmin();
+      const [ends, committed] = await Promise.all([a.fetchTopicOffsets(o.topic), a.fetchOffsets({ groupId: o.groupId, topics: [o.topic] })]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return ends.map((e) => {
+        const c = done.get(e.partition) ?? -1;
+        const high = Number(e.high);
+        return { partition: e.partition, lag: c < 0 ? high - Number(e.low) : Math.max(0, high - c) };
+      });
+    },
+
+    async stop() {
+      await consumer.disconnect().catch(() => undefined);
+      await producer?.disconnect().catch(() => undefined);
+      await admin?.disconnect().catch(() => undefined);
+    },
+  };
+}

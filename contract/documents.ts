@@ -1,0 +1,159 @@
+import type { Names } from './names.js';
+
+// What Elasticsearch stores, written by the aggregator and read by the query
+// API. The index templates are installed idempotently at the aggregator's
+// start (and by the Kubernetes setup Job); the mappings are strict so that a
+// document that does not fit is rejected (and dead-lettered), never guessed.
+
+/** One log event. `_id` is the line id (contract/line-id.ts). */
+export interface LineDoc {
+  '@timestamp': number; // event time, ms (parsed from the line; else collection time)
+  ingested: number; // collection time, ms
+  lid: string;
+  appType: string;
+  appId: string;
+  executorId: string;
+  role: string;
+  appName?: string;
+  namespace?: string;
+  pod?: string;
+  podUid?: string;
+  node?: string;
+  container?: string;
+  stream?: string;
+  file: string;
+  fileId: string;
+  fileSeq: number;
+  off: number;
+  level?: string;
+  logger?: string;
+  thread?: string;
+  message: string;
+  exception?: string;
+  mdc?: Record<string, string>;
+  truncated?: boolean;
+  /** Set when the parsed time was implausible and collection time was used. */
+  timeClamped?: boolean;
+}
+
+/** Summary documents: `kind` 'last' (max of lastSeen wins) or 'first' (min of firstSeen wins). */
+export interface ExecutorDoc {
+  kind: 'first' | 'last';
+  appType: string;
+  appId: string;
+  executorId: string;
+  role: string;
+  appName?: string;
+  namespace?: string;
+  pod?: string;
+  podUid?: string;
+  node?: string;
+  container?: string;
+  firstSeen?: number;
+  lastSeen?: number;
+}
+
+export interface AppDoc {
+  kind: 'first' | 'last';
+  appType: string;
+  appId: string;
+  appName?: string;
+  namespace?: string;
+  firstSeen?: number;
+  lastSeen?: number;
+}
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+
+export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface TemplateOptions {
+  shards?: number;
+  replicas?: number;
+  refreshInterval?: string;
+}
+
+export function linesTemplate(n: Names, o: TemplateOptions = {}) {
+  return {
+    name: n.linesTemplate,
+    index_patterns: [n.linesIndexPattern],
+    priority: 200,
+    template: {
+      settings: {
+        number_of_shards: o.shards ?? 1,
+        number_of_replicas: o.replicas ?? 0,
+        refresh_interval: o.refreshInterval ?? '1s',
+      },
+      mappings: {
+        dynamic: 'strict' as const,
+        properties: {
+          '@timestamp': { type: 'date' },
+          ingested: { type: 'date' },
+          lid: keyword,
+          appType: keyword,
+          appId: keyword,
+          executorId: keyword,
+          role: keyword,
+          appName: keyword,
+          namespace: keyword,
+          pod: keyword,
+          podUid: keyword,
+          node: keyword,
+          container: keyword,
+          stream: keyword,
+          file: keyword,
+          fileId: keyword,
+          fileSeq: { type: 'integer' },
+          off: { type: 'long' },
+          level: keyword,
+          logger: keyword,
+          thread: keyword,
+          message: { type: 'text' },
+          exception: keyword,
+          mdc: { type: 'object', dynamic: true },
+          truncated: { type: 'boolean' },
+          timeClamped: { type: 'boolean' },
+        },
+        dynamic_templates: [{ mdc_keywords: { path_match: 'mdc.*', mapping: keyword } }],
+      },
+    },
+  };
+}
+
+export function summaryTemplate(n: Names, o: TemplateOptions = {}) {
+  return {
+    name: n.summaryTemplate,
+    index_patterns: [n.appsIndex, n.executorsIndex],
+    priority: 200,
+    template: {
+      settings: { number_of_shards: 1, number_of_replicas: o.replicas ?? 0, refresh_interval: o.refreshInterval ?? '1s' },
+      mappings: {
+        dynamic: 'strict' as const,
+        properties: {
+          kind: keyword,
+          appType: keyword,
+          appId: keyword,
+          executorId: keyword,
+          role: keyword,
+          appName: keyword,
+          namespace: keyword,
+          pod: keyword,
+          podUid: keyword,
+          node: keyword,
+          container: keyword,
+          firstSeen: { type: 'date' },
+          lastSeen: { type: 'date' },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Summary documents are written with external_gte versions so that a replay
+ * can only move firstSeen earlier and lastSeen later, without scripts (the
+ * local Elasticsearch distribution has no scripting module). A 'first' doc's
+ * version counts down from this horizon.
+ */
+export const VERSION_HORIZON = 8_640_000_000_000_000; // max ms of a JS Date
