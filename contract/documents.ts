@@ -36,9 +36,18 @@ export interface LineDoc {
   timeClamped?: boolean;
 }
 
-/** Summary documents: `kind` 'last' (max of lastSeen wins) or 'first' (min of firstSeen wins). */
+/**
+ * Summary documents, several per executor and per app, told apart by `kind`:
+ * 'last' (written with version = lastSeen: the latest wins), 'first'
+ * (version = VERSION_HORIZON - firstSeen: the earliest wins) and, for
+ * executors, 'lifecycle' (pod facts from the Kubernetes API, version =
+ * observation time). Ids: summaryId(). Counts are never stored: they come
+ * from aggregations over the line indices.
+ */
+export type SummaryKind = 'first' | 'last' | 'lifecycle';
+
 export interface ExecutorDoc {
-  kind: 'first' | 'last';
+  kind: SummaryKind;
   appType: string;
   appId: string;
   executorId: string;
@@ -51,10 +60,15 @@ export interface ExecutorDoc {
   container?: string;
   firstSeen?: number;
   lastSeen?: number;
+  /** lifecycle: the container's exit code and reason (e.g. OOMKilled, Completed, Error). */
+  exitCode?: number;
+  reason?: string;
+  startedAt?: number;
+  finishedAt?: number;
 }
 
 export interface AppDoc {
-  kind: 'first' | 'last';
+  kind: Exclude<SummaryKind, 'lifecycle'>;
   appType: string;
   appId: string;
   appName?: string;
@@ -144,6 +158,10 @@ export function summaryTemplate(n: Names, o: TemplateOptions = {}) {
           container: keyword,
           firstSeen: { type: 'date' },
           lastSeen: { type: 'date' },
+          exitCode: { type: 'integer' },
+          reason: keyword,
+          startedAt: { type: 'date' },
+          finishedAt: { type: 'date' },
         },
       },
     },
@@ -157,3 +175,8 @@ export function summaryTemplate(n: Names, o: TemplateOptions = {}) {
  * version counts down from this horizon.
  */
 export const VERSION_HORIZON = 8_640_000_000_000_000; // max ms of a JS Date
+
+/** `spark/<appId>/<executorId>/last`, `spark/<appId>/first`, … */
+export function summaryId(key: string, kind: SummaryKind): string {
+  return `${key}/${kind}`;
+}
