@@ -1,0 +1,92 @@
+// A local "pod": a log directory (the pod's emptyDir), the Spark container
+// process writing into it and the sparklogs collector beside it as a sidecar
+// process with the identity a Kubernetes pod template gives it. Deleting the
+// pod follows Kubernetes' order: the Spark container ends, the sidecar gets
+// SIGTERM and drains, then the directory is removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dist = join(import.meta.dirname, '../../..');
+
+export interface PodSpec {
+  name: string;
+  executorId: string; // 'driver' or a number
+  role: 'driver' | 'executor';
+  appId: string;
+  appName: string;
+  namespace: string;
+  node: string;
+}
+
+export interface PodEnv {
+  workDir: string;
+  runFile: string;
+  kafkaBrokers: string;
+  prefix: string;
+  /** Grace period given to the collector after SIGTERM. */
+  graceMs: number;
+}
+
+export interface Pod {
+  spec: PodSpec;
+  dir: string;
+  /** Resolves with the Spark container's exit code. */
+  sparkExit: Promise<number>;
+  /** SIGTERM to the sidecar, wait for its drain, remove the directory. Resolves with the collector's exit code. */
+  delete(): Promise<number | null>;
+}
+
+function exited(p: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve(p.exitCode);
+    p.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+export function startPod(spec: PodSpec, env: PodEnv): Pod {
+  const dir = join(env.workDir, 'pods', spec.name);
+  const logDir = join(dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const uid = randomUUID();
+  const out = openSync(join(env.workDir, `${spec.name}.collector.log`), 'a');
+  const collector = spawn(process.execPath, [join(dist, 'collector/main.js')], {
+    stdio: ['ignore', out, out],
+    env: {
+      ...process.env,
+      SPARKLOGS_KAFKA_BROKERS: env.kafkaBrokers,
+      SPARKLOGS_PREFIX: env.prefix,
+      SPARKLOGS_PATHS: `${logDir}/spark.log*`,
+      SPARKLOGS_STATE_DIR: join(logDir, '.sparklogs'),
+      SPARKLOGS_APP_TYPE: 'spark',
+      SPARKLOGS_APP_ID: spec.appId,
+      SPARKLOGS_EXECUTOR_ID: spec.executorId,
+      SPARKLOGS_ROLE: spec.role,
+      SPARKLOGS_APP_NAME: spec.appName,
+      SPARKLOGS_NAMESPACE: spec.namespace,
+      SPARKLOGS_POD_NAME: spec.name,
+      SPARKLOGS_POD_UID: uid,
+      SPARKLOGS_NODE_NAME: spec.node,
+      SPARKLOGS_CONTAINER: spec.role === 'driver' ? 'spark-kubernetes-driver' : 'spark-kubernetes-executor',
+      SPARKLOGS_SHUTDOWN_TIMEOUT_MS: String(env.graceMs - 2000),
+    },
+  });
+  const spark = spawn(process.execPath, [join(dist, 'deploy/local/demo/spark-pod.js'), env.runFile, spec.executorId, logDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const collectorExit = exited(collector);
+  return {
+    spec,
+    dir,
+    sparkExit: exited(spark),
+    async delete() {
+      await exited(spark);
+      collector.kill('SIGTERM');
+      const code = await Promise.race([collectorExit, new Promise<null>((r) => setTimeout(() => r(null), env.graceMs))]);
+      if (code === null) collector.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

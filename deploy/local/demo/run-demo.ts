@@ -1,0 +1,191 @@
+// The demo as a library: start the aggregator and the query API against a
+// running stack, run a sample Spark application as local pods with their
+// collectors, delete every pod, and wait until the query API serves every
+// line. `npm start` (main.ts) and the end-to-end test both drive this.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { planApp, type AppPlan } from './workload.js';
+import { startPod, type Pod, type PodSpec } from './pods.js';
+import type { PodRun } from './spark-pod.js';
+
+const dist = join(import.meta.dirname, '../../..');
+
+export type Progress =
+  | { kind: 'service'; name: string; url?: string }
+  | { kind: 'pod-running'; pod: string }
+  | { kind: 'pod-exited'; pod: string; code: number }
+  | { kind: 'pod-deleted'; pod: string; collectorExit: number | null }
+  | { kind: 'lines'; written: number; served: number };
+
+export interface DemoOptions {
+  kafkaBrokers: string;
+  esUrl: string;
+  prefix: string;
+  apiHost: string;
+  apiPort: number;
+  executors: number;
+  linesPerExecutor: number;
+  durationMs: number;
+  seed: number;
+  appName: string;
+  namespace: string;
+  workDir: string;
+  rotateBytes: number;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Services {
+  apiUrl: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function serviceEnv(o: DemoOptions): NodeJS.ProcessEnv {
+  return { ...process.env, SPARKLOGS_KAFKA_BROKERS: o.kafkaBrokers, SPARKLOGS_ES_URL: o.esUrl, SPARKLOGS_PREFIX: o.prefix };
+}
+
+function exitCode(p: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve(p.exitCode);
+    p.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, died?: Promise<number>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead: number | undefined;
+  void died?.then((c) => (dead = c));
+  while (Date.now() < deadline) {
+    if (dead !== undefined) throw new Error(`${what}: the process exited with code ${dead} (see its log in the work directory)`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not ready within ${timeoutMs / 1000} s`);
+}
+
+export async function startServices(o: DemoOptions): Promise<Services> {
+  mkdirSync(o.workDir, { recursive: true });
+  const env = serviceEnv(o);
+  const log = (name: string) => openSync(join(o.workDir, `${name}.log`), 'a');
+
+  const setup = spawn(process.execPath, [join(dist, 'aggregator/main.js'), 'setup'], { env, stdio: ['ignore', log('setup'), log('setup')] });
+  const setupCode = await exitCode(setup);
+  if (setupCode !== 0) throw new Error(`aggregator setup exited with ${setupCode}: see ${join(o.workDir, 'setup.log')}`);
+
+  const metricsPort = await freePort();
+  const aggregator = spawn(process.execPath, [join(dist, 'aggregator/main.js')], {
+    env: { ...env, SPARKLOGS_METRICS_PORT: String(metricsPort), SPARKLOGS_GROUP_ID: `${o.prefix}-aggregator` },
+    stdio: ['ignore', log('aggregator'), log('aggregator')],
+  });
+  const aggExit = exitCode(aggregator);
+  await waitFor('aggregator', async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 60_000, aggExit);
+  o.onProgress?.({ kind: 'service', name: 'aggregator' });
+
+  const port = o.apiPort || (await freePort());
+  const api = spawn(process.execPath, [join(dist, 'query-api/server.js')], {
+    env: { ...env, SPARKLOGS_HOST: o.apiHost, SPARKLOGS_PORT: String(port) },
+    stdio: ['ignore', log('query-api'), log('query-api')],
+  });
+  const apiExit = exitCode(api);
+  const apiUrl = `http://${o.apiHost === '0.0.0.0' ? '127.0.0.1' : o.apiHost}:${port}`;
+  await waitFor('query API', async () => (await fetch(`${apiUrl}/readyz`)).ok, 60_000, apiExit);
+  o.onProgress?.({ kind: 'service', name: 'query-api', url: apiUrl });
+
+  return {
+    apiUrl,
+    async stop() {
+      for (const [p, done] of [[api, apiExit], [aggregator, aggExit]] as const) {
+        if (p.exitCode !== null) continue;
+        p.kill('SIGTERM');
+        const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+        await done;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+export interface AppResult {
+  plan: AppPlan;
+  /** Every event each pod wrote, in order, by executor id ('driver', '1', …). */
+  written: Map<string, { level: string; text: string }[]>;
+  collectorExits: Map<string, number | null>;
+}
+
+export function readTruth(truthDir: string, ids: string[]): Map<string, { level: string; text: string }[]> {
+  const m = new Map<string, { level: string; text: string }[]>();
+  for (const id of ids) {
+    let raw = '';
+    try {
+      raw = readFileSync(join(truthDir, `${id}.jsonl`), 'utf8');
+    } catch {
+      // a pod that never wrote a line
+    }
+    m.set(id, raw.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; text: string }));
+  }
+  return m;
+}
+
+/** How many lines the query API serves for the app (sum over its executors). */
+async function servedCount(apiUrl: string, appId: string): Promise<number> {
+  const r = await fetch(`${apiUrl}/api/v1/apps/${appId}`);
+  if (!r.ok) return 0;
+  const body = (await r.json()) as { executors?: { lineCount?: number }[] };
+  return (body.executors ?? []).reduce((s, e) => s + (e.lineCount ?? 0), 0);
+}
+
+export async function runApp(o: DemoOptions, services: Services): Promise<AppResult> {
+  const plan = planApp({ seed: o.seed, appName: o.appName, namespace: o.namespace, executors: o.executors, linesPerExecutor: o.linesPerExecutor, durationMs: o.durationMs });
+  const truthDir = join(o.workDir, 'truth', plan.appId);
+  mkdirSync(truthDir, { recursive: true });
+  const startedAt = Date.now() + 500;
+  const run: PodRun = { plan, startedAt, seed: o.seed, rotateBytes: o.rotateBytes, truthDir };
+  const runFile = join(o.workDir, `${plan.appId}.json`);
+  writeFileSync(runFile, JSON.stringify(run));
+  const podEnv = { workDir: o.workDir, runFile, kafkaBrokers: o.kafkaBrokers, prefix: o.prefix, graceMs: 30_000 };
+
+  const specs: (PodSpec & { at: number })[] = [
+    { at: 0, name: `${o.appName}-driver`, executorId: 'driver', role: 'driver', appId: plan.appId, appName: o.appName, namespace: o.namespace, node: 'node-a' },
+    ...plan.executors.map((e) => ({
+      at: e.startAt, name: `${o.appName}-exec-${e.executorId}`, executorId: e.executorId, role: 'executor' as const,
+      appId: plan.appId, appName: o.appName, namespace: o.namespace, node: Number(e.executorId) % 2 ? 'node-b' : 'node-c',
+    })),
+  ];
+  const collectorExits = new Map<string, number | null>();
+  const lifecycles = specs.map(async (spec) => {
+    const wait = startedAt + spec.at - 300 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const pod: Pod = startPod(spec, podEnv);
+    o.onProgress?.({ kind: 'pod-running', pod: spec.name });
+    const code = await pod.sparkExit;
+    o.onProgress?.({ kind: 'pod-exited', pod: spec.name, code });
+    const collectorExit = await pod.delete();
+    collectorExits.set(spec.executorId, collectorExit);
+    o.onProgress?.({ kind: 'pod-deleted', pod: spec.name, collectorExit });
+  });
+  const ids = specs.map((s) => s.executorId);
+  let podsDone = false;
+  const all = Promise.all(lifecycles).then(() => (podsDone = true));
+  // Progress while the app runs; then wait until every written line is served.
+  const deadline = { at: Infinity };
+  for (;;) {
+    const written = [...readTruth(truthDir, ids).values()].reduce((s, l) => s + l.length, 0);
+    const served = await servedCount(services.apiUrl, plan.appId).catch(() => 0);
+    o.onProgress?.({ kind: 'lines', written, served });
+    if (podsDone && served >= written) break;
+    if (podsDone && deadline.at === Infinity) deadline.at = Date.now() + 120_000;
+    if (Date.now() > deadline.at) throw new Error(`only ${served} of ${written} lines served 120 s after the last pod was deleted`);
+    await Promise.race([new Promise((r) => setTimeout(r, podsDone ? 500 : 1000)), podsDone ? undefined : all]);
+  }
+  await all;
+  return { plan, written: readTruth(truthDir, ids), collectorExits };
+}
