@@ -16,6 +16,8 @@ export interface KafkaSourceOptions {
   /** Upper bound of bytes fetched per partition per request: bounds memory. */
   maxBytesPerPartition: number;
   log: Logger;
+  /** The consumer gave up for good (kafkajs will not restart it): the process should exit and be restarted. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface InMessage {
@@ -39,6 +41,12 @@ export interface BatchControl {
   isRunning(): boolean;
   /** Stop fetching this partition until resume() (the store is unavailable). */
   pause(): () => void;
+  /**
+   * Marks the partition consumed up to `offset` (inclusive) so the next fetch
+   * starts after it; call it after commit(). Without it the consumer would
+   * fetch the same records again.
+   */
+  resolveOffset(offset: string): void;
 }
 
 export interface DeadLetter {
@@ -51,7 +59,8 @@ export interface DeadLetter {
 
 export interface KafkaSource {
   ensureTopics(partitions: number, retentionMs?: number): Promise<void>;
-  run(handle: (batch: InBatch, ctl: BatchControl) => Promise<void>): Promise<void>;
+  /** `concurrency`: partitions handled at once (each handler call is one partition's batch). */
+  run(handle: (batch: InBatch, ctl: BatchControl) => Promise<void>, concurrency?: number): Promise<void>;
   commit(topic: string, partition: number, nextOffset: string): Promise<void>;
   deadLetter(items: DeadLetter[]): Promise<void>;
   /** Per partition: high watermark minus committed offset of the group. */
@@ -88,6 +97,9 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
     maxBytes: o.maxBytesPerPartition * 4,
     allowAutoTopicCreation: false,
   });
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) o.onFatal?.(e.payload.error);
+  });
   let producer: Producer | undefined;
   let admin: Admin | undefined;
 
@@ -114,13 +126,14 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
       }
     },
 
-    async run(handle) {
+    async run(handle, concurrency = 1) {
       await consumer.connect();
       await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, heartbeat, isStale, isRunning, pause }) => {
+        partitionsConsumedConcurrently: concurrency,
+        eachBatch: async ({ batch, heartbeat, isStale, isRunning, pause, resolveOffset }) => {
           await handle(
             {
               topic: batch.topic,
@@ -128,7 +141,7 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
               highWatermark: batch.highWatermark,
               messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp })),
             },
-            { heartbeat, isStale, isRunning, pause },
+            { heartbeat, isStale, isRunning, pause, resolveOffset },
           );
         },
       });

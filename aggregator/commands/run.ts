@@ -1,0 +1,77 @@
+// The long-running consumer: templates and topics first (retried until the
+// stores answer), then the consumer group, the metrics server and the
+// SIGTERM path (finish the batch in flight, commit, disconnect, exit within
+// the deadline).
+import type { Names } from '../../contract/names.js';
+import type { Logger } from '../../contract/log.js';
+import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
+import type { Config } from '../config.js';
+import { AggregatorError } from '../errors.js';
+import { createMetrics, startMetricsServer } from '../metrics.js';
+import { createPipeline } from '../pipeline.js';
+import type { EsSink } from '../sinks/elasticsearch.js';
+import type { KafkaSource } from '../sources/kafka.js';
+import type { ZonedClock } from '../transforms/zoned-time.js';
+import { setup } from './setup.js';
+
+export interface RunDeps {
+  config: Config;
+  names: Names;
+  source: KafkaSource;
+  sink: EsSink;
+  clock: ZonedClock;
+  log: Logger;
+}
+
+export async function run({ config: c, names, source, sink, clock, log }: RunDeps): Promise<void> {
+  const retry: RetryPolicy = { initialMs: c.retryInitialMs, maxMs: c.retryMaxMs, factor: 2, jitter: 0.5 };
+  const metrics = createMetrics(() => source.lag());
+  metrics.storeAvailable.set(1);
+  let started = false;
+  let stopping = false;
+  const server = await startMetricsServer(metrics, c.metricsHost, c.metricsPort, () => started && !stopping);
+  const addr = server.address();
+  log.info({ port: typeof addr === 'object' && addr ? addr.port : c.metricsPort }, 'metricsListening');
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, deadlineMs: c.shutdownTimeoutMs }, 'shutdownStarted');
+    const deadline = setTimeout(() => {
+      const err = new AggregatorError('SHUTDOWN_DEADLINE_MISSED', `batch in flight not stored within ${c.shutdownTimeoutMs} ms; it will be replayed`);
+      log.error({ code: err.code, err: err.message }, 'shutdownDeadlineMissed');
+      process.exit(1);
+    }, c.shutdownTimeoutMs);
+    // The consumer's disconnect waits for the batch in flight, which commits when stored.
+    await source.stop();
+    await sink.close().catch(() => undefined);
+    await new Promise((res) => server.close(res));
+    clearTimeout(deadline);
+    log.info('shutdownComplete');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  // The stores may come up after us (a fresh cluster, a restarting node): wait for them, bounded only by SIGTERM.
+  for (let attempt = 0; !stopping; attempt++) {
+    try {
+      await setup(source, sink, c.partitions, log);
+      break;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable) throw err;
+      const ms = backoffMs(retry, attempt);
+      log.warn({ err: (err as Error).message, retryInMs: ms }, 'setupRetry');
+      await sleep(ms);
+    }
+  }
+  if (stopping) return;
+
+  const handle = createPipeline({
+    source, sink, names, clock, metrics, log, retry,
+    bulkMaxDocs: c.bulkMaxDocs, bulkMaxBytes: c.bulkMaxBytes, pauseAfterBulkMs: c.pauseAfterBulkMs,
+  });
+  await source.run(handle, c.partitionsConcurrency);
+  started = true;
+  log.info({ groupId: c.groupId, topic: names.linesTopic }, 'consuming');
+}

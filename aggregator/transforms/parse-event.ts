@@ -1,0 +1,98 @@
+// Turns the text of one log event (one line, or a first line plus a stack
+// trace joined with \n) into time, level, logger, thread, message and
+// exception. Only the first line is parsed; the rest stays in the message.
+// Every pattern is anchored at the start and has no nested quantifiers, so a
+// line that matches nothing fails in a few steps (no catastrophic backtracking
+// on hostile input) and parsing stays one pass.
+import type { Level } from '../../contract/documents.js';
+import { normalizeLevel } from './levels.js';
+import { parseStructuredJson } from './parse-json.js';
+import { zoneOffsetMs, type ZonedClock } from './zoned-time.js';
+
+export interface ParsedEvent {
+  /** Event time from the line (ms), undefined when the line carries none we can read. */
+  time?: number;
+  level?: Level;
+  logger?: string;
+  thread?: string;
+  message: string;
+  exception?: string;
+  mdc?: Record<string, string>;
+}
+
+// Spark's log4j 1.x/2 templates: `24/11/21 06:20:00 INFO Executor: msg` (an optional [thread] before the logger).
+const SPARK = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:[.,](\d{3}))? +([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s:[\]]{1,512}): ?/;
+// `2024-11-21 06:20:00[,123][zone] ` then the rest of a log4j/logback/Flink header (see REST).
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})? +/;
+// [thread] LEVEL [thread] logger[:line] [ndc/mdc] - msg   (also `logger: msg`).
+const REST = /(?:\[([^\]\n]{0,256})\] +)?([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s[\]]{1,512}?)(?::\d{1,6})? *(?:\[[^\]\n]{0,512}\] *)?(?:- ?|: ?)/y;
+// Flume's log4j layout: `21 Nov 2024 06:20:00,123 INFO  [thread] (Class.method:207) - msg`.
+const FLUME = /^(\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}),(\d{3}) +([A-Za-z]{4,7}) +\[([^\]\n]{0,256})\] +\(([^\s():]{1,512})(?::\d{1,6})?\) *(?:- ?)?/;
+const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
+// The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`.
+const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable))(?::|\s*$)/;
+
+const num = (s: string | undefined) => (s === undefined ? 0 : Number(s));
+const millis = (frac: string | undefined) => (frac === undefined ? 0 : Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')));
+
+function withRest(head: string, rest: string | undefined): string {
+  return rest === undefined ? head : `${head}\n${rest}`;
+}
+
+function exceptionOf(rest: string | undefined): string | undefined {
+  if (rest === undefined) return undefined;
+  const nl = rest.indexOf('\n');
+  return EXCEPTION.exec(nl < 0 ? rest : rest.slice(0, nl))?.[1];
+}
+
+export function parseEvent(text: string, clock: ZonedClock): ParsedEvent {
+  const nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl);
+  const rest = nl < 0 ? undefined : text.slice(nl + 1);
+  const c0 = first.charCodeAt(0);
+
+  if (c0 === 123 /* { */) {
+    const j = parseStructuredJson(first, rest);
+    if (j) return j;
+  } else if (c0 >= 48 && c0 <= 57) {
+    let m = SPARK.exec(first);
+    if (m) {
+      const level = normalizeLevel(m[8]);
+      if (level) {
+        const time = clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
+        return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+      }
+    }
+    m = ISO.exec(first);
+    if (m) {
+      const wall = { year: num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) };
+      let time = clock.toEpoch(wall);
+      const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+      if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
+      REST.lastIndex = m[0].length;
+      const r = REST.exec(first);
+      const level = normalizeLevel(r?.[2]);
+      if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
+      // A time we can read but a header we cannot: keep the time, the whole text is the message.
+      return build(time, undefined, undefined, undefined, first, rest);
+    }
+    m = FLUME.exec(first);
+    if (m && MONTHS[m[2]!]) {
+      const level = normalizeLevel(m[8]);
+      const time = clock.toEpoch({ year: num(m[3]), month: MONTHS[m[2]!]!, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
+      if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+    }
+  }
+  return { message: text };
+}
+
+function build(time: number, level: Level | undefined, logger: string | undefined, thread: string | undefined, head: string, rest: string | undefined): ParsedEvent {
+  const e: ParsedEvent = { message: withRest(head, rest) };
+  if (!Number.isNaN(time)) e.time = time;
+  if (level) e.level = level;
+  if (logger) e.logger = logger;
+  if (thread) e.thread = thread;
+  const ex = exceptionOf(rest);
+  if (ex) e.exception = ex;
+  return e;
+}
