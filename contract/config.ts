@@ -29,7 +29,8 @@ export type Loaded<T extends TObject> = { help: true; text: string } | { help: f
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
-function envNames(prefix: string, key: string, s: TSchema): string[] {
+/** The variables an option is read from, in order: the prefixed name, then its `env` aliases. */
+export function envNames(prefix: string, key: string, s: TSchema): string[] {
   const extra = (s as { env?: string[] }).env ?? [];
   return [`${prefix}${snake(key)}`, ...extra];
 }
