@@ -1,0 +1,143 @@
+import type { Logger } from '../contract/log.js';
+import { DEFAULT_RETRY, sleep } from '../contract/retry.js';
+import { StateFile } from './checkpoint/state-file.js';
+import type { CollectorConfig } from './config.js';
+import type { BaseIdentity } from './identity.js';
+import type { CollectorMetrics } from './metrics.js';
+import { compilePatterns } from './sources/scan.js';
+import { Tailer } from './sources/tailer.js';
+import { BatchSender, toMessages } from './sinks/batch-sender.js';
+import type { LineSink } from './sinks/kafka.js';
+import { newDecoderStats, type DecoderStats } from './transforms/file-decoder.js';
+import { startTest } from './transforms/multiline.js';
+
+// The collector's loop: read a bounded round from every file, send it, and
+// only after Kafka acknowledged it advance the offsets; checkpoint. One round
+// is in flight at a time, so memory is bounded by maxInFlightBytes and a
+// Kafka outage simply stops the reading.
+
+export interface CollectorParts {
+  config: CollectorConfig;
+  identity: BaseIdentity;
+  sink: LineSink;
+  log: Logger;
+  metrics: (unread: () => { file: string; bytes: number }[]) => CollectorMetrics;
+}
+
+export class Collector {
+  private draining = false;
+  private wake = new AbortController();
+  private readonly stop = new AbortController();
+  private tailer: Tailer | undefined;
+  readonly stats: DecoderStats = newDecoderStats();
+  metrics: CollectorMetrics | undefined;
+
+  constructor(private readonly p: CollectorParts) {}
+
+  /** SIGTERM: read every file to its end, flush, send, checkpoint, then run() resolves. */
+  drain(): void {
+    this.draining = true;
+    this.wake.abort();
+  }
+
+  /** Deadline passed: stop retrying. */
+  abort(): void {
+    this.stop.abort();
+    this.wake.abort();
+  }
+
+  unread(): { file: string; bytes: number }[] {
+    return this.tailer?.unread() ?? [];
+  }
+
+  async run(): Promise<void> {
+    const { config: c, log } = this.p;
+    const store = new StateFile(c.stateDir, log);
+    const loaded = await store.load();
+    const profileDefault = c.appType === 'generic' ? 'continuation' : 'timestamped';
+    const tailer = await Tailer.start(
+      {
+        patterns: compilePatterns(c.paths),
+        decoder: {
+          format: c.format,
+          maxLineBytes: c.maxLineBytes,
+          multiline: { isStart: c.multiline ? startTest(profileDefault, c.firstLine) : undefined, maxLines: c.maxEventLines, maxBytes: c.maxEventBytes },
+        },
+        identity: this.p.identity,
+        readChunkBytes: c.readChunkBytes,
+        maxRoundBytes: c.maxInFlightBytes,
+        flushTimeoutMs: c.flushTimeoutMs,
+        scanIntervalMs: c.pollIntervalMs,
+        log,
+        stats: this.stats,
+      },
+      loaded.state,
+    );
+    this.tailer = tailer;
+    const m = (this.metrics = this.p.metrics(() => tailer.unread()));
+    m.dropped.inc({ reason: 'file_gone_at_start' }, tailer.counts.lostOnRestart);
+    const sender = new BatchSender({
+      sink: this.p.sink,
+      batchMaxBytes: c.batchMaxBytes,
+      retry: { ...DEFAULT_RETRY, maxMs: c.retryMaxMs },
+      log,
+      onError: () => m.kafkaErrors.inc(),
+    });
+    const checkpoint = async () => {
+      await store.write(tailer.state());
+      m.checkpoints.inc();
+      lastCheckpoint = Date.now();
+    };
+    let lastCheckpoint = 0;
+    // Identities of newly found files are persisted before any of their lines is sent.
+    await checkpoint();
+    log.info({ event: 'collectorStarted', identity: this.p.identity, paths: c.paths, checkpoint: loaded.from, files: tailer.state().files.length }, 'collecting');
+    const seen = { ...this.stats, truncations: 0 };
+
+    try {
+      for (;;) {
+        const drain = this.draining;
+        const round = await tailer.poll(drain);
+        if (round.newIdentities) await checkpoint();
+        let events = 0;
+        const messages = round.batches.flatMap((b) => {
+          events += b.events.length;
+          return toMessages(b.src, b.events, c.batchMaxBytes);
+        });
+        m.bytesRead.inc(round.bytesRead);
+        m.linesRead.inc(events);
+        if (messages.length) {
+          m.linesSent.inc(events);
+          m.messagesSent.inc(messages.length);
+          if (!(await sender.send(messages, this.stop.signal))) return;
+          m.linesAcked.inc(events);
+        }
+        const released = round.commit();
+        this.countDrops(seen, tailer.counts.truncations);
+        if (drain && round.drained) {
+          await checkpoint();
+          log.info({ event: 'collectorDrained' }, 'every file read to its end and acknowledged');
+          return;
+        }
+        if (released > 0 || Date.now() - lastCheckpoint >= c.checkpointIntervalMs) await checkpoint();
+        if (this.stop.signal.aborted) return;
+        if (round.bytesRead === 0) {
+          await sleep(drain ? 20 : c.pollIntervalMs, this.wake.signal);
+          if (this.wake.signal.aborted && !this.stop.signal.aborted) this.wake = new AbortController();
+        }
+      }
+    } finally {
+      await tailer.close();
+    }
+  }
+
+  private countDrops(seen: DecoderStats & { truncations: number }, truncations: number): void {
+    const m = this.metrics!;
+    const s = this.stats;
+    if (s.skippedBytes > seen.skippedBytes) m.dropped.inc({ reason: 'line_truncated' }, s.skippedBytes - seen.skippedBytes);
+    if (s.nulBytes > seen.nulBytes) m.dropped.inc({ reason: 'nul_bytes' }, s.nulBytes - seen.nulBytes);
+    if (truncations > seen.truncations) m.truncations.inc(truncations - seen.truncations);
+    if (s.truncatedLines > seen.truncatedLines) this.p.log.warn({ event: 'linesTruncated', lines: s.truncatedLines - seen.truncatedLines, maxLineBytes: this.p.config.maxLineBytes }, 'lines longer than the limit were cut');
+    Object.assign(seen, s, { truncations });
+  }
+}

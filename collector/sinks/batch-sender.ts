@@ -1,0 +1,106 @@
+import { kafkaKey, type SourceIdentity } from '../../contract/identity.js';
+import type { Logger } from '../../contract/log.js';
+import { encodeBatch, RECORD_VERSION, type LogEvent } from '../../contract/record.js';
+import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
+import type { LineSink, OutMessage } from './kafka.js';
+
+// Turns the events of a round into Kafka messages (one source per message,
+// bounded size) and sends them until every one is acknowledged: a failure is
+// retried with backoff for as long as it takes, while the caller reads
+// nothing new (the files are the buffer). An outage is logged once when it
+// starts and once when it ends.
+
+export interface SenderOptions {
+  sink: LineSink;
+  /** Most text bytes in one message; Kafka refuses messages over 1 MB. */
+  batchMaxBytes: number;
+  retry: RetryPolicy;
+  log: Logger;
+  onError?: (err: Error) => void;
+}
+
+// Per-event JSON overhead besides its text ({"off":…,"t":…,"m":""}).
+const EVENT_OVERHEAD = 48;
+// Messages of one produce request together: kafkajs puts a partition's
+// messages of one request into one record batch, which must stay below
+// Kafka's message.max.bytes (1 MB by default) even uncompressed.
+const REQUEST_MAX_BYTES = 900 * 1024;
+const PARALLEL_REQUESTS = 4;
+
+export function toMessages(src: SourceIdentity, events: LogEvent[], batchMaxBytes: number): OutMessage[] {
+  const key = kafkaKey(src);
+  const out: OutMessage[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < events.length; i++) {
+    const size = events[i]!.m.length + EVENT_OVERHEAD;
+    if (i > start && bytes + size > batchMaxBytes) {
+      out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, lines: events.slice(start, i) }) });
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < events.length) out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, lines: events.slice(start) }) });
+  return out;
+}
+
+export class BatchSender {
+  private downSince: number | undefined;
+  private failures = 0;
+
+  constructor(private readonly o: SenderOptions) {}
+
+  get outage(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  /** Resolves when all messages are acknowledged; false if `abort` fired first. */
+  async send(messages: OutMessage[], abort: AbortSignal): Promise<boolean> {
+    const groups: OutMessage[][] = [];
+    let cur: OutMessage[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      if (cur.length && bytes + m.value.length > REQUEST_MAX_BYTES) {
+        groups.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(m);
+      bytes += m.value.length;
+    }
+    if (cur.length) groups.push(cur);
+    let next = 0;
+    const worker = async (): Promise<boolean> => {
+      while (next < groups.length) {
+        const g = groups[next++]!;
+        if (!(await this.sendOne(g, abort))) return false;
+      }
+      return true;
+    };
+    const ok = await Promise.all(Array.from({ length: Math.min(PARALLEL_REQUESTS, groups.length) }, worker));
+    return ok.every(Boolean);
+  }
+
+  private async sendOne(group: OutMessage[], abort: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (abort.aborted) return false;
+      try {
+        await this.o.sink.send(group);
+        if (this.downSince !== undefined) {
+          this.o.log.warn({ event: 'kafkaRecovered', downMs: Date.now() - this.downSince, failures: this.failures }, 'Kafka accepts lines again');
+          this.downSince = undefined;
+          this.failures = 0;
+        }
+        return true;
+      } catch (err) {
+        this.o.onError?.(err as Error);
+        if (this.downSince === undefined) {
+          this.downSince = Date.now();
+          this.o.log.error({ event: 'kafkaUnavailable', err }, 'Kafka does not acknowledge: reading paused, retrying with backoff');
+        }
+        await sleep(backoffMs(this.o.retry, this.failures++), abort);
+      }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { CollectorError } from '../errors.js';
+
+// Which files the configured paths name right now, by device + inode (stat
+// follows symlinks, so a kubelet link whose target changes shows up as a new
+// file). Wildcards are allowed in the file name only: a log directory is
+// fixed per pod, and a bounded readdir per poll keeps scanning cheap.
+
+export interface Found {
+  path: string;
+  dev: string;
+  ino: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface PathPattern {
+  dir: string;
+  /** undefined: a literal path. */
+  name: RegExp | undefined;
+  literal: string;
+}
+
+/** Rotated copies that log4j2 or logrotate compressed: their text was read before it was compressed. */
+const COMPRESSED = /\.(?:gz|zip|bz2|xz|zst|lz4|tgz)$/i;
+
+export const fileKey = (dev: string, ino: string) => `${dev}:${ino}`;
+
+export function compilePatterns(paths: readonly string[]): PathPattern[] {
+  return paths.map((p) => {
+    if (!isAbsolute(p)) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)} is not absolute`);
+    const dir = dirname(p);
+    if (/[*?[]/.test(dir)) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)}: wildcards are allowed in the file name only`);
+    const name = basename(p);
+    if (!/[*?[]/.test(name)) return { dir, name: undefined, literal: p };
+    let re = '';
+    for (let i = 0; i < name.length; i++) {
+      const c = name[i]!;
+      if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else if (c === '[') {
+        const end = name.indexOf(']', i + 1);
+        if (end === -1) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)}: unclosed [`);
+        re += `[${name.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = end;
+      } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    return { dir, name: new RegExp(`^${re}$`), literal: p };
+  });
+}
+
+async function statFile(path: string): Promise<Found | undefined> {
+  try {
+    const s = await stat(path, { bigint: true });
+    if (!s.isFile()) return undefined;
+    return { path, dev: String(s.dev), ino: String(s.ino), size: Number(s.size), mtimeMs: Number(s.mtimeMs) };
+  } catch {
+    return undefined; // gone between readdir and stat, or a dangling symlink: not there now
+  }
+}
+
+/** Every regular file the patterns match, keyed by device:inode (first path wins). */
+export async function scan(patterns: readonly PathPattern[]): Promise<Map<string, Found>> {
+  const out = new Map<string, Found>();
+  for (const p of patterns) {
+    let paths: string[];
+    if (!p.name) paths = [p.literal];
+    else {
+      const names = await readdir(p.dir).catch(() => [] as string[]);
+      paths = names.filter((n) => p.name!.test(n) && !COMPRESSED.test(n)).sort().map((n) => join(p.dir, n));
+    }
+    for (const path of paths) {
+      const f = await statFile(path);
+      if (f && !out.has(fileKey(f.dev, f.ino))) out.set(fileKey(f.dev, f.ino), f);
+    }
+  }
+  return out;
+}
+
+/** A file renamed while the collector was down: the same inode under another name in its directory. */
+export async function findInDir(dir: string, dev: string, ino: string): Promise<Found | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (COMPRESSED.test(n)) continue;
+    const f = await statFile(join(dir, n));
+    if (f && f.dev === dev && f.ino === ino) return f;
+  }
+  return undefined;
+}
+
+export const FINGERPRINT_BYTES = 1024;
+
+/** sha256 of the first `len` bytes, or undefined when the file is shorter now. */
+export async function fingerprint(fh: FileHandle, len: number): Promise<string | undefined> {
+  const buf = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, got);
+    if (bytesRead === 0) return undefined;
+    got += bytesRead;
+  }
+  return createHash('sha256').update(buf).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SourceIdentity } from '../../contract/identity.js';
+import type { Logger } from '../../contract/log.js';
+import type { LogEvent } from '../../contract/record.js';
+import { STATE_VERSION, type CollectorState, type FileEntry } from '../checkpoint/state.js';
+import type { BaseIdentity } from '../identity.js';
+import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
+import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, scan, type Found, type PathPattern } from './scan.js';
+
+// The tail state machine. Every tailed file is held open, so a file renamed
+// or deleted while tailed is still read to its end through its descriptor
+// before it is let go, and its inode cannot be reused meanwhile. A file that
+// shrinks below the read offset, or whose first bytes change, was truncated
+// (copytruncate): it gets a new identity and is read from 0, so new text
+// never takes the ids of old lines. Offsets advance in the checkpoint only
+// through Round.commit(), which the caller runs after Kafka acknowledged.
+
+export interface TailerOptions {
+  patterns: PathPattern[];
+  decoder: DecoderOptions;
+  identity: BaseIdentity;
+  readChunkBytes: number;
+  /** Most bytes read per round: a round is held in memory until acknowledged. */
+  maxRoundBytes: number;
+  flushTimeoutMs: number;
+  scanIntervalMs: number;
+  log: Logger;
+  stats: DecoderStats;
+  now?: () => number;
+}
+
+export interface SourceBatch {
+  src: SourceIdentity;
+  events: LogEvent[];
+}
+
+export interface Round {
+  batches: SourceBatch[];
+  /** A file got a new identity: persist the state before sending any of its lines. */
+  newIdentities: boolean;
+  bytesRead: number;
+  /** Drain mode: every file was read to its end and nothing is left open. */
+  drained: boolean;
+  /** Apply once Kafka acknowledged every batch; returns how many files were let go. */
+  commit(): number;
+}
+
+interface Tracked {
+  entry: FileEntry;
+  src: SourceIdentity;
+  fh: FileHandle;
+  decoder: FileDecoder;
+  size: number;
+  lastDataAt: number;
+  gone: boolean;
+  log: Logger;
+}
+
+export class Tailer {
+  private readonly files = new Map<string, Tracked>();
+  private nextSeq: number;
+  private lastScan = -Infinity;
+  private newIdentities = false;
+  private rr = 0;
+  private readonly buf: Buffer;
+  private readonly now: () => number;
+  counts = { truncations: 0, released: 0, lostOnRestart: 0 };
+
+  private constructor(
+    private readonly o: TailerOptions,
+    nextSeq: number,
+  ) {
+    this.nextSeq = nextSeq;
+    this.buf = Buffer.allocUnsafe(o.readChunkBytes);
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Re-attaches the checkpointed files (by device + inode + fingerprint) and discovers the rest. */
+  static async start(o: TailerOptions, state: CollectorState): Promise<Tailer> {
+    const t = new Tailer(o, state.nextSeq);
+    const found = await scan(o.patterns);
+    for (const e of state.files) {
+      let f = found.get(fileKey(e.dev, e.ino));
+      const renamed = !f;
+      f ??= await findInDir(dirname(e.path), e.dev, e.ino);
+      const tracked = f && (await t.reattach(e, f));
+      if (tracked) {
+        found.delete(fileKey(e.dev, e.ino));
+        tracked.gone = renamed;
+      } else {
+        t.counts.lostOnRestart++;
+        o.log.warn({ event: 'checkpointFileGone', file: e.path, fileId: e.fileId, off: e.off }, 'a checkpointed file is gone or was replaced: its unread end (if any) cannot be read');
+      }
+    }
+    await t.discover([...found.values()]);
+    t.lastScan = t.now();
+    return t;
+  }
+
+  /** The state to persist: identities of every tracked file and their acknowledged offsets. */
+  state(): CollectorState {
+    return { v: STATE_VERSION, nextSeq: this.nextSeq, files: [...this.files.values()].map((t) => ({ ...t.entry })) };
+  }
+
+  unread(): { file: string; bytes: number }[] {
+    return [...this.files.values()].map((t) => ({ file: t.entry.path, bytes: Math.max(0, t.size - t.decoder.pos) }));
+  }
+
+  async poll(drain: boolean): Promise<Round> {
+    const now = this.now();
+    if (drain || now - this.lastScan >= this.o.scanIntervalMs) {
+      await this.rescan();
+      this.lastScan = now;
+    }
+    const batches: SourceBatch[] = [];
+    const safe: [Tracked, FileEntry, number][] = [];
+    const release: Tracked[] = [];
+    let budget = this.o.maxRoundBytes;
+    let bytesRead = 0;
+    let drained = true;
+    const order = [...this.files.values()];
+    this.rr = (this.rr + 1) % Math.max(1, order.length);
+    for (let k = 0; k < order.length; k++) {
+      const t = order[(k + this.rr) % order.length]!;
+      const entryBefore = t.entry;
+      try {
+        t.size = Number((await t.fh.stat({ bigint: true })).size);
+        if (t.size < t.decoder.pos) this.truncated(t, batches, now, `size ${t.size} below read offset ${t.decoder.pos}`);
+        else if (this.pendingTruncation.has(t)) this.truncated(t, batches, now, 'first bytes changed');
+        while (budget > 0 && t.decoder.pos < t.size) {
+          const n = Math.min(this.buf.length, budget, t.size - t.decoder.pos);
+          const { bytesRead: got } = await t.fh.read(this.buf, 0, n, t.decoder.pos);
+          if (got === 0) break;
+          t.decoder.push(this.buf.subarray(0, got), now);
+          t.lastDataAt = now;
+          budget -= got;
+          bytesRead += got;
+        }
+      } catch (err) {
+        t.log.error({ event: 'fileReadError', err }, 'reading failed; retrying on the next poll');
+        drained = false;
+        continue;
+      }
+      const atEnd = t.decoder.pos >= t.size;
+      const idle = drain || now - t.lastDataAt >= this.o.flushTimeoutMs;
+      if (atEnd && idle && t.decoder.hasOpen()) t.decoder.flush(now);
+      const events = t.decoder.take();
+      if (events.length) batches.push({ src: t.src, events });
+      safe.push([t, t.entry, t.decoder.safeOffset()]);
+      if (!atEnd || t.decoder.hasOpen()) drained = false;
+      else if (t.gone && idle && t.entry === entryBefore) release.push(t);
+    }
+    const newIdentities = this.newIdentities;
+    this.newIdentities = false;
+    return {
+      batches,
+      newIdentities,
+      bytesRead,
+      drained,
+      commit: () => {
+        for (const [t, entry, off] of safe) if (t.entry === entry) entry.off = off;
+        for (const t of release) this.release(t);
+        return release.length;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.files.values()) await t.fh.close().catch(() => undefined);
+    this.files.clear();
+  }
+
+  private async rescan(): Promise<void> {
+    const found = await scan(this.o.patterns);
+    for (const [key, t] of this.files) {
+      const f = found.get(key);
+      t.gone = !f;
+      if (!f) continue;
+      found.delete(key);
+      t.entry.path = f.path;
+      await this.checkFingerprint(t, f.size);
+    }
+    await this.discover([...found.values()]);
+  }
+
+  /** First bytes changed: truncated and rewritten past our offset between two polls. Else extend a short fingerprint. */
+  private async checkFingerprint(t: Tracked, size: number): Promise<void> {
+    const e = t.entry;
+    if (e.fpLen >= FINGERPRINT_BYTES || size <= e.fpLen) {
+      if (e.fpLen > 0 && size >= e.fpLen && (await fingerprint(t.fh, e.fpLen)) !== e.fpHash) this.pendingTruncation.add(t);
+      return;
+    }
+    if (e.fpLen > 0 && (await fingerprint(t.fh, e.fpLen)) !== e.fpHash) {
+      this.pendingTruncation.add(t);
+      return;
+    }
+    const len = Math.min(size, FINGERPRINT_BYTES);
+    const hash = await fingerprint(t.fh, len);
+    if (hash !== undefined) {
+      e.fpLen = len;
+      e.fpHash = hash;
+    }
+  }
+
+  private readonly pendingTruncation = new Set<Tracked>();
+
+  private truncated(t: Tracked, batches: SourceBatch[], now: number, why: string): void {
+    // What was read before the truncation is still in memory: send it under the old identity.
+    t.decoder.flush(now);
+    const evs = t.decoder.take();
+    if (evs.length) batches.push({ src: t.src, events: evs });
+    this.counts.truncations++;
+    t.log.warn({ event: 'fileTruncated', why, oldFileId: t.entry.fileId }, 'file truncated (copytruncate?): reading it again from 0 under a new file id');
+    t.entry = this.newEntry(t.entry.path, t.entry.dev, t.entry.ino);
+    t.src = this.source(t.entry);
+    t.log = this.o.log.child({ file: t.entry.path, fileId: t.entry.fileId });
+    t.decoder = new FileDecoder(this.o.decoder, 0, this.o.stats);
+    this.pendingTruncation.delete(t);
+  }
+
+  private async reattach(e: FileEntry, f: Found): Promise<Tracked | undefined> {
+    const fh = await open(f.path, 'r').catch(() => undefined);
+    if (!fh) return undefined;
+    const same = e.fpLen === 0 || (await fingerprint(fh, e.fpLen)) === e.fpHash;
+    if (!same) {
+      // Same inode, different first bytes: the inode was reused by a new file.
+      await fh.close();
+      return undefined;
+    }
+    const entry = { ...e, path: f.path };
+    const t = this.track(entry, fh, f.size);
+    if (f.size < e.off) this.truncated(t, [], this.now(), `size ${f.size} below checkpoint ${e.off} at start`);
+    return t;
+  }
+
+  private async discover(found: Found[]): Promise<void> {
+    // Files found together are numbered oldest first: rotated files keep their order.
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path));
+    for (const f of found) {
+      const fh = await open(f.path, 'r').catch(() => undefined);
+      if (!fh) continue;
+      const s = await fh.stat({ bigint: true });
+      const key = fileKey(String(s.dev), String(s.ino));
+      if (this.files.has(key)) {
+        await fh.close();
+        continue;
+      }
+      const entry = this.newEntry(f.path, String(s.dev), String(s.ino));
+      const size = Number(s.size);
+      const len = Math.min(size, FINGERPRINT_BYTES);
+      entry.fpHash = (await fingerprint(fh, len)) ?? entry.fpHash;
+      entry.fpLen = entry.fpHash ? len : 0;
+      const t = this.track(entry, fh, size);
+      t.log.info({ event: 'fileDiscovered', size }, 'tailing a new file');
+    }
+  }
+
+  private newEntry(path: string, dev: string, ino: string): FileEntry {
+    this.newIdentities = true;
+    return { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0 };
+  }
+
+  private source(e: FileEntry): SourceIdentity {
+    return { ...this.o.identity, file: e.file, fileId: e.fileId, fileSeq: e.fileSeq };
+  }
+
+  private track(entry: FileEntry, fh: FileHandle, size: number): Tracked {
+    const t: Tracked = {
+      entry,
+      src: this.source(entry),
+      fh,
+      decoder: new FileDecoder(this.o.decoder, entry.off, this.o.stats),
+      size,
+      lastDataAt: this.now(),
+      gone: false,
+      log: this.o.log.child({ file: entry.path, fileId: entry.fileId }),
+    };
+    this.files.set(fileKey(entry.dev, entry.ino), t);
+    return t;
+  }
+
+  private release(t: Tracked): void {
+    this.files.delete(fileKey(t.entry.dev, t.entry.ino));
+    this.counts.released++;
+    t.log.info({ event: 'fileReleased', off: t.entry.off }, 'file rotated away or deleted and read to its end: let go');
+    void t.fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,77 @@
+import type { LogEvent } from '../../contract/record.js';
+
+// Joins the lines of one event (a Java stack trace after its log line) into
+// one record. An event ends when a line that starts a new one arrives, when it
+// reaches its line or size bound, or when the file goes idle (flush). Events
+// are kept apart per stream, so interleaved stdout/stderr do not mix.
+
+/** Java stack trace continuations: `\tat …`, `Caused by: …`, `Suppressed: …`, `... 12 more`. */
+export const CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
+
+/** Spark's `yy/MM/dd HH:mm:ss` and ISO dates (log4j's default, Flink, Flume), optionally in brackets. */
+export const TIMESTAMPED = /^\[?(?:\d{2}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})/;
+
+export type StartTest = (text: string) => boolean;
+
+export interface MultilineOptions {
+  /** undefined: every line is its own event. */
+  isStart: StartTest | undefined;
+  maxLines: number;
+  maxBytes: number;
+}
+
+interface Pending {
+  ev: LogEvent;
+  parts: string[];
+  bytes: number;
+}
+
+export class MultilineJoiner {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly o: MultilineOptions,
+    private readonly out: (e: LogEvent) => void,
+  ) {}
+
+  add(ev: LogEvent): void {
+    if (!this.o.isStart) return this.out(ev);
+    const key = ev.s ?? '';
+    const p = this.pending.get(key);
+    if (p && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes && !this.o.isStart(ev.m)) {
+      p.parts.push(ev.m);
+      p.bytes += ev.m.length + 1;
+      if (ev.tr) p.ev.tr = 1;
+      return;
+    }
+    if (p) this.emit(p);
+    this.pending.set(key, { ev, parts: [ev.m], bytes: ev.m.length });
+  }
+
+  /** Offset of the earliest event still open, if any: checkpoints never pass it. */
+  openFrom(): number | undefined {
+    let min: number | undefined;
+    for (const p of this.pending.values()) if (min === undefined || p.ev.off < min) min = p.ev.off;
+    return min;
+  }
+
+  flush(): void {
+    const open = [...this.pending.values()].sort((a, b) => a.ev.off - b.ev.off);
+    this.pending.clear();
+    for (const p of open) this.emit(p);
+  }
+
+  private emit(p: Pending): void {
+    if (p.parts.length > 1) p.ev.m = p.parts.join('\n');
+    this.out(p.ev);
+  }
+}
+
+export function startTest(kind: 'timestamped' | 'continuation', custom?: string): StartTest {
+  if (custom !== undefined) {
+    const re = new RegExp(custom);
+    return (t) => re.test(t);
+  }
+  if (kind === 'timestamped') return (t) => TIMESTAMPED.test(t);
+  return (t) => !CONTINUATION.test(t);
+}
