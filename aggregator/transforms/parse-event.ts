@@ -7,7 +7,7 @@
 import type { Level } from '../../contract/documents.js';
 import { normalizeLevel } from './levels.js';
 import { parseStructuredJson } from './parse-json.js';
-import { zoneOffsetMs, type ZonedClock } from './zoned-time.js';
+import { zoneOffsetMs, type WallClock, type ZonedClock } from './zoned-time.js';
 
 export interface ParsedEvent {
   /** Event time from the line (ms), undefined when the line carries none we can read. */
@@ -35,6 +35,8 @@ const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]
 const num = (s: string | undefined) => (s === undefined ? 0 : Number(s));
 const millis = (frac: string | undefined) => (frac === undefined ? 0 : Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')));
 
+const isoWall = (m: RegExpExecArray): WallClock => ({ year: num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
+
 function withRest(head: string, rest: string | undefined): string {
   return rest === undefined ? head : `${head}\n${rest}`;
 }
@@ -58,15 +60,14 @@ export function parseEvent(text: string, clock: ZonedClock): ParsedEvent {
     let m = SPARK.exec(first);
     if (m) {
       const level = normalizeLevel(m[8]);
-      if (level) {
-        const time = clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
-        return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
-      }
+      const time = clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
+      // An impossible date (24/13/45) means this is not a header at all.
+      if (level && !Number.isNaN(time)) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
     }
     m = ISO.exec(first);
-    if (m) {
-      const wall = { year: num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) };
-      let time = clock.toEpoch(wall);
+    const wall = m ? isoWall(m) : undefined;
+    let time = wall ? clock.toEpoch(wall) : NaN;
+    if (m && wall && !Number.isNaN(time)) {
       const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
       if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
       REST.lastIndex = m[0].length;
@@ -80,15 +81,16 @@ export function parseEvent(text: string, clock: ZonedClock): ParsedEvent {
     if (m && MONTHS[m[2]!]) {
       const level = normalizeLevel(m[8]);
       const time = clock.toEpoch({ year: num(m[3]), month: MONTHS[m[2]!]!, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
-      if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+      if (level && !Number.isNaN(time)) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
     }
   }
-  return { message: text };
+  // Raw stderr such as `Exception in thread "main" java.lang.OutOfMemoryError: …` still names its exception.
+  const ex = EXCEPTION.exec(first)?.[1];
+  return ex ? { message: text, exception: ex } : { message: text };
 }
 
 function build(time: number, level: Level | undefined, logger: string | undefined, thread: string | undefined, head: string, rest: string | undefined): ParsedEvent {
-  const e: ParsedEvent = { message: withRest(head, rest) };
-  if (!Number.isNaN(time)) e.time = time;
+  const e: ParsedEvent = { time, message: withRest(head, rest) };
   if (level) e.level = level;
   if (logger) e.logger = logger;
   if (thread) e.thread = thread;

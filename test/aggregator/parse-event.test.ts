@@ -1,0 +1,154 @@
+// The parser against real-looking lines of every layout the aggregator reads:
+// the first line's header becomes fields, the rest of a multi-line event stays
+// in the message, and a line that matches nothing is kept whole.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseEvent } from '../../aggregator/transforms/parse-event.js';
+import { ZonedClock } from '../../aggregator/transforms/zoned-time.js';
+import { eventTime, CLAMP_FUTURE_MS, CLAMP_PAST_MS } from '../../aggregator/transforms/to-documents.js';
+
+const utc = new ZonedClock('UTC');
+const at = (iso: string) => Date.parse(iso);
+
+test('Spark log4j 1.x/2 layout: yy/MM/dd HH:mm:ss LEVEL Logger: message', () => {
+  assert.deepEqual(parseEvent('24/11/21 06:20:00 INFO Executor: Running task 0.0 in stage 0.0 (TID 0)', utc), {
+    time: at('2024-11-21T06:20:00Z'), level: 'INFO', logger: 'Executor', message: 'Running task 0.0 in stage 0.0 (TID 0)',
+  });
+  const full = parseEvent('24/11/21 06:20:01 WARN org.apache.spark.scheduler.TaskSetManager: Lost task 1.0 in stage 0.0 (TID 1) (10.0.1.7 executor 2): ExecutorLostFailure', utc);
+  assert.equal(full.logger, 'org.apache.spark.scheduler.TaskSetManager');
+  assert.equal(full.message, 'Lost task 1.0 in stage 0.0 (TID 1) (10.0.1.7 executor 2): ExecutorLostFailure');
+  assert.equal(full.level, 'WARN');
+});
+
+test('Spark: a multi-line event keeps its stack trace in the message and names the exception', () => {
+  const text = [
+    '24/11/21 06:20:02 ERROR Executor: Exception in task 3.0 in stage 1.0 (TID 7)',
+    'java.lang.ArithmeticException: / by zero',
+    '\tat org.example.Etl$.$anonfun$main$1(Etl.scala:12)',
+    '\tat scala.runtime.java8.JFunction1$mcII$sp.apply(JFunction1$mcII$sp.java:23)',
+    'Caused by: java.lang.IllegalStateException: inner',
+    '\t... 12 more',
+  ].join('\n');
+  const e = parseEvent(text, utc);
+  assert.equal(e.time, at('2024-11-21T06:20:02Z'));
+  assert.equal(e.level, 'ERROR');
+  assert.equal(e.exception, 'java.lang.ArithmeticException');
+  assert.equal(e.message, text.slice(text.indexOf('Exception in task')));
+});
+
+test('yyyy-MM-dd HH:mm:ss[,SSS] LEVEL Class:line - message, and bracketed thread names', () => {
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 INFO org.apache.spark.deploy.SparkSubmit:61 - Starting driver', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', logger: 'org.apache.spark.deploy.SparkSubmit', message: 'Starting driver',
+  });
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00 INFO  [dispatcher-Executor] CoarseGrainedExecutorBackend:60 - Got assigned task 4', utc), {
+    time: at('2024-11-21T06:20:00Z'), level: 'INFO', thread: 'dispatcher-Executor', logger: 'CoarseGrainedExecutorBackend', message: 'Got assigned task 4',
+  });
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,005 [Executor task launch worker for task 0.0 in stage 0.0 (TID 0)] DEBUG org.apache.spark.storage.BlockManager - Getting local block rdd_1_0', utc), {
+    time: at('2024-11-21T06:20:00.005Z'), level: 'DEBUG', thread: 'Executor task launch worker for task 0.0 in stage 0.0 (TID 0)', logger: 'org.apache.spark.storage.BlockManager', message: 'Getting local block rdd_1_0',
+  });
+  // Hadoop's `%d{ISO8601} %p [%t] %c: %m` and an explicit zone, which wins over the configured one.
+  assert.deepEqual(parseEvent('2024-11-21T06:20:00.250+01:00 WARN [main] org.apache.hadoop.util.NativeCodeLoader: Unable to load native-hadoop library', utc), {
+    time: at('2024-11-21T05:20:00.250Z'), level: 'WARN', thread: 'main', logger: 'org.apache.hadoop.util.NativeCodeLoader', message: 'Unable to load native-hadoop library',
+  });
+});
+
+test("Flink's default layout: yyyy-MM-dd HH:mm:ss,SSS LEVEL logger [] - message, with a stack trace", () => {
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor           [] - Receive slot request 4b1f for job 9a2c from resource manager.', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', logger: 'org.apache.flink.runtime.taskexecutor.TaskExecutor', message: 'Receive slot request 4b1f for job 9a2c from resource manager.',
+  });
+  const text = '2024-11-21 06:20:05,001 WARN  org.apache.flink.runtime.taskmanager.Task                    [] - Source: orders (1/2)#0 switched from RUNNING to FAILED with failure cause:\njava.io.IOException: Connection reset by peer\n\tat sun.nio.ch.FileDispatcherImpl.read0(Native Method)';
+  const e = parseEvent(text, utc);
+  assert.equal(e.level, 'WARN');
+  assert.equal(e.logger, 'org.apache.flink.runtime.taskmanager.Task');
+  assert.equal(e.exception, 'java.io.IOException');
+  assert.ok(e.message.startsWith('Source: orders (1/2)#0 switched from RUNNING to FAILED with failure cause:\njava.io.IOException'));
+});
+
+test("Flume's log4j layout", () => {
+  assert.deepEqual(parseEvent('21 Nov 2024 06:20:00,123 INFO  [lifecycleSupervisor-1-0] (org.apache.flume.node.Application.startAllComponents:207) - Starting Channel c1', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', thread: 'lifecycleSupervisor-1-0', logger: 'org.apache.flume.node.Application.startAllComponents', message: 'Starting Channel c1',
+  });
+});
+
+test('Spark 4 structured JSON logging: ts, level, msg, context as mdc, exception, logger', () => {
+  const line = JSON.stringify({
+    ts: '2023-03-12T12:02:46.661-0700', level: 'ERROR', msg: 'Fail to know the executor 289 is alive or not',
+    context: { executor_id: '289', task_id: 17, 'stage.attempt': '0' },
+    exception: { class: 'org.apache.spark.SparkException', msg: 'Exception thrown in awaitResult', stacktrace: [{ class: 'org.apache.spark.util.SparkThreadUtils$', method: 'awaitResult', file: 'SparkThreadUtils.scala', line: 56 }] },
+    logger: 'Executor',
+  });
+  assert.deepEqual(parseEvent(line, utc), {
+    time: at('2023-03-12T19:02:46.661Z'), level: 'ERROR', logger: 'Executor', mdc: { executor_id: '289', task_id: '17', stage_attempt: '0' },
+    exception: 'org.apache.spark.SparkException',
+    message: 'Fail to know the executor 289 is alive or not\norg.apache.spark.SparkException: Exception thrown in awaitResult\n\tat org.apache.spark.util.SparkThreadUtils$.awaitResult(SparkThreadUtils.scala:56)',
+  });
+  assert.deepEqual(parseEvent('{"ts":"2024-11-21T06:20:00.123Z","level":"INFO","msg":"Running task 0.0","context":{"task_name":"task 0.0 in stage 0.0 (TID 0)"},"logger":"Executor"}', utc).mdc, { task_name: 'task 0.0 in stage 0.0 (TID 0)' });
+});
+
+test('lines that match nothing are stored raw: no time, no level, text unchanged', () => {
+  for (const raw of [
+    'Setting default log level to "WARN".',
+    '++ id -u',
+    'Picked up JAVA_TOOL_OPTIONS: -XX:+UseContainerSupport',
+    '{"foo": 1}',
+    '{not json at all',
+    '24/13/45 99:99:99 INFO Executor: impossible date',
+    '2024-11-21 06:20:00 this is not a log4j header',
+    '   at the start with spaces\n\tat x.y(Z.java:1)',
+    '',
+  ]) {
+    const e = parseEvent(raw, utc);
+    assert.equal(e.message, raw);
+    assert.equal(e.level, undefined, raw);
+  }
+  // A readable time without a known header: the time is kept, the text is the message.
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00 this is not a log4j header', utc), { time: at('2024-11-21T06:20:00Z'), message: '2024-11-21 06:20:00 this is not a log4j header' });
+  assert.equal(parseEvent('24/13/45 99:99:99 INFO Executor: impossible date', utc).time, undefined);
+  assert.deepEqual(parseEvent('Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)', utc), {
+    exception: 'java.lang.OutOfMemoryError', message: 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)',
+  });
+});
+
+test('times without a zone are read in the configured zone, across daylight saving time', () => {
+  const berlin = new ZonedClock('Europe/Berlin');
+  assert.equal(parseEvent('24/11/21 06:20:00 INFO Executor: winter', berlin).time, at('2024-11-21T05:20:00Z'));
+  assert.equal(parseEvent('24/07/01 06:20:00 INFO Executor: summer', berlin).time, at('2024-07-01T04:20:00Z'));
+  assert.equal(parseEvent('2024-03-31 03:30:00,000 INFO  org.x.Y [] - after the switch', berlin).time, at('2024-03-31T01:30:00Z'));
+  assert.equal(parseEvent('2024-07-01 06:20:00,000 INFO  org.x.Y [] - explicit wins', new ZonedClock('America/New_York')).time, at('2024-07-01T10:20:00Z'));
+  assert.throws(() => new ZonedClock('Mars/Olympus_Mons'), RangeError);
+});
+
+test('hostile lines fail fast (no catastrophic backtracking)', () => {
+  const t0 = performance.now();
+  for (const s of [
+    'x'.repeat(1 << 20),
+    `24/11/21 06:20:00 INFO ${'a'.repeat(1 << 20)}`,
+    `2024-11-21 06:20:00,123 INFO  ${'[a] '.repeat(50_000)}`,
+    `2024-11-21 06:20:00,123 [${'['.repeat(100_000)}`,
+    `{${'"a":'.repeat(100_000)}`,
+    `24/11/21 06:20:00 ERROR E: x\n${'java.'.repeat(100_000)}`,
+  ]) parseEvent(s, utc);
+  assert.ok(performance.now() - t0 < 500, `took ${performance.now() - t0} ms`);
+});
+
+test('parsing is fast: 100k mixed events in well under a second', () => {
+  const lines = [
+    '24/11/21 06:20:00 INFO Executor: Running task 0.0 in stage 0.0 (TID 0)',
+    '2024-11-21 06:20:00,123 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor           [] - Receive slot request',
+    '{"ts":"2024-11-21T06:20:00.123Z","level":"INFO","msg":"Running task 0.0","context":{"task_id":"0"},"logger":"Executor"}',
+    'Setting default log level to "WARN".',
+  ];
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) parseEvent(lines[i % 4]!, utc);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1500, `100k events took ${ms} ms`);
+});
+
+test('A7 clamp rule: implausible or missing event times fall back to collection time', () => {
+  const t = at('2026-01-15T06:20:00Z');
+  assert.deepEqual(eventTime(undefined, t), { ts: t, clamped: false });
+  assert.deepEqual(eventTime(t - 5000, t), { ts: t - 5000, clamped: false });
+  assert.deepEqual(eventTime(t + CLAMP_FUTURE_MS, t), { ts: t + CLAMP_FUTURE_MS, clamped: false });
+  assert.deepEqual(eventTime(t + CLAMP_FUTURE_MS + 1, t), { ts: t, clamped: true });
+  assert.deepEqual(eventTime(t - CLAMP_PAST_MS - 1, t), { ts: t, clamped: true });
+});
