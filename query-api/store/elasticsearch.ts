@@ -1,13 +1,19 @@
 // The query API's only door to Elasticsearch (the one file on this side that
-// imports the client). Routes talk to the Store interface.
-import { Client } from '@elastic/elasticsearch';
-import type { LineDoc } from '../../contract/documents.js';
+// imports the client). Routes talk to the Store interface; every query the
+// API runs is built here, and user text only ever reaches Elasticsearch as the
+// value of a match query (or a query_string when the caller asked for Lucene).
+import { Client, errors } from '@elastic/elasticsearch';
+import { LEVELS, summaryId, type AppDoc, type ExecutorDoc, type Level, type LineDoc } from '../../contract/documents.js';
 import type { Names } from '../../contract/names.js';
+import { ApiError } from '../errors.js';
+import type { Order, Positions, SortValues } from '../cursor.js';
 
 export interface StoreOptions {
   url: string;
   names: Names;
   requestTimeoutMs: number;
+  /** Executors of one app beyond this are not listed (bounds aggregation memory). */
+  maxExecutors?: number;
 }
 
 export interface ExecutorRef {
@@ -16,38 +22,379 @@ export interface ExecutorRef {
   executorId?: string;
 }
 
+export interface LineFilter extends ExecutorRef {
+  minLevel?: Level;
+  from?: number;
+  to?: number;
+  text?: string;
+  /** text is Lucene query syntax (mode=lucene); a syntax error is a BAD_QUERY. */
+  lucene?: boolean;
+  /** Only lines after these follow positions (and of executors not in them). */
+  after?: Positions;
+  /** Only lines at or before these follow positions. */
+  upTo?: Positions;
+}
+
+export interface PageRequest {
+  order: Exclude<Order, 'apps' | 'search'>;
+  size: number;
+  after?: SortValues;
+  before?: SortValues;
+  /** The last `size` lines (with before: the `size` lines just before it). */
+  tail?: boolean;
+}
+
+export interface StoredLine extends LineDoc {
+  sort: SortValues;
+}
+
+export interface SearchHit extends StoredLine {
+  highlights: string[];
+}
+
+export interface AppSummary {
+  appType: string;
+  appId: string;
+  appName?: string;
+  namespace?: string;
+  firstSeen?: number;
+  lastSeen?: number;
+  sort: SortValues;
+}
+
+export interface ExecutorView {
+  executorId: string;
+  role?: string;
+  pod?: string;
+  node?: string;
+  container?: string;
+  firstLine?: number;
+  lastLine?: number;
+  lines: number;
+  warn: number;
+  error: number;
+  lifecycle?: { exitCode?: number; reason?: string; startedAt?: number; finishedAt?: number };
+}
+
+export interface AppView extends Omit<AppSummary, 'sort'> {
+  executors: ExecutorView[];
+}
+
+export interface AppsQuery {
+  appType?: string;
+  namespace?: string;
+  prefix?: string;
+  from?: number;
+  to?: number;
+  size: number;
+  after?: SortValues;
+}
+
 export interface Store {
+  /** Lines in ascending order of `order`, one page. */
+  lines(f: LineFilter, page: PageRequest): Promise<StoredLine[]>;
+  /** Where each executor's newest stored line is: the start of a follow. */
+  positions(ref: ExecutorRef): Promise<Positions>;
+  exists(ref: ExecutorRef): Promise<boolean>;
+  apps(q: AppsQuery): Promise<AppSummary[]>;
+  app(ref: ExecutorRef): Promise<AppView | undefined>;
+  search(f: Omit<LineFilter, 'text' | 'after' | 'upTo'> & { text: string; appId?: string }, size: number, after?: SortValues): Promise<SearchHit[]>;
   /** One executor's events in the order it wrote them (file order). */
   executorLines(ref: ExecutorRef & { executorId: string }, size: number, after?: unknown[]): Promise<{ lines: LineDoc[]; next?: unknown[] }>;
+  ping(): Promise<boolean>;
   refresh(): Promise<void>;
   close(): Promise<void>;
+}
+
+const SORT: Record<PageRequest['order'] | 'search', string[]> = {
+  time: ['@timestamp', 'fileSeq', 'off', 'lid'],
+  search: ['@timestamp', 'fileSeq', 'off', 'lid'],
+  file: ['fileSeq', 'off', 'lid'],
+};
+
+const sortBy = (fields: string[], dir: 'asc' | 'desc') => fields.map((f) => ({ [f]: { order: dir } }));
+
+/** Lines of executor e strictly after (or at-or-before) its position. */
+function positionClause(e: string, [seq, off]: [number, number], side: 'after' | 'upTo'): object {
+  const later = side === 'after';
+  return {
+    bool: {
+      filter: [{ term: { executorId: e } }],
+      should: [
+        { range: { fileSeq: later ? { gt: seq } : { lt: seq } } },
+        { bool: { filter: [{ term: { fileSeq: seq } }, { range: { off: later ? { gt: off } : { lte: off } } }] } },
+      ],
+      minimum_should_match: 1,
+    },
+  };
+}
+
+function lineQuery(f: LineFilter): object {
+  const filter: object[] = [];
+  if (f.appId) filter.push({ term: { appId: f.appId } });
+  if (f.appType) filter.push({ term: { appType: f.appType } });
+  if (f.executorId) filter.push({ term: { executorId: f.executorId } });
+  if (f.minLevel) filter.push({ terms: { level: LEVELS.slice(LEVELS.indexOf(f.minLevel)) } });
+  if (f.from !== undefined || f.to !== undefined) {
+    filter.push({ range: { '@timestamp': { ...(f.from !== undefined ? { gte: f.from } : {}), ...(f.to !== undefined ? { lte: f.to } : {}), format: 'epoch_millis' } } });
+  }
+  if (f.after) {
+    const known = Object.keys(f.after);
+    filter.push({
+      bool: {
+        should: [...Object.entries(f.after).map(([e, p]) => positionClause(e, p, 'after')), { bool: { must_not: [{ terms: { executorId: known } }] } }],
+        minimum_should_match: 1,
+      },
+    });
+  }
+  if (f.upTo) {
+    filter.push({ bool: { should: Object.entries(f.upTo).map(([e, p]) => positionClause(e, p, 'upTo')), minimum_should_match: 1 } });
+  }
+  const must: object[] = [];
+  if (f.text !== undefined) {
+    must.push(
+      f.lucene
+        ? { query_string: { query: f.text, default_field: 'message', allow_leading_wildcard: false, default_operator: 'and' } }
+        : { match: { message: { query: f.text, operator: 'and' } } },
+    );
+  }
+  return { bool: { filter, must } };
+}
+
+function failure(what: string, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof errors.ResponseError && err.statusCode === 400) {
+    // Only a Lucene query can be malformed at this point: every other value was validated before.
+    const root = (err.body as { error?: { root_cause?: { reason?: string }[]; caused_by?: { reason?: string } } } | undefined)?.error;
+    const reason = root?.caused_by?.reason ?? root?.root_cause?.[0]?.reason ?? 'the query was refused';
+    return new ApiError('BAD_QUERY', `q: not a valid Lucene query (${reason.slice(0, 200)})`, { param: 'q', cause: err });
+  }
+  return new ApiError('STORE_UNAVAILABLE', `Elasticsearch is unavailable (${what}); try again shortly`, { cause: err });
 }
 
 export function createStore(o: StoreOptions): Store {
   const client = new Client({ node: o.url, requestTimeout: o.requestTimeoutMs, maxRetries: 0 });
   const n = o.names;
+  const maxExecutors = o.maxExecutors ?? 2_000;
+  const lineIndex = { index: n.linesIndexPattern, ignore_unavailable: true, allow_no_indices: true };
+
+  async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw failure(what, err);
+    }
+  }
+
+  const withSort = (h: { _source?: unknown; sort?: unknown[] }) => ({ ...(h._source as LineDoc), sort: (h.sort ?? []) as SortValues });
+
   return {
-    async executorLines(ref, size, after) {
-      const filter: object[] = [{ term: { appId: ref.appId } }, { term: { executorId: ref.executorId } }];
-      if (ref.appType) filter.push({ term: { appType: ref.appType } });
-      const res = await client.search<LineDoc>({
-        index: n.linesIndexPattern,
-        ignore_unavailable: true,
-        allow_no_indices: true,
-        size,
-        query: { bool: { filter } },
-        sort: [{ fileSeq: 'asc' }, { off: 'asc' }],
-        ...(after ? { search_after: after as never } : {}),
-        track_total_hits: false,
+    lines(f, page) {
+      return guard('reading lines', async () => {
+        const backward = page.tail === true || page.before !== undefined;
+        const cursor = page.before ?? page.after;
+        const res = await client.search<LineDoc>({
+          ...lineIndex,
+          size: page.size,
+          query: lineQuery(f) as never,
+          sort: sortBy(SORT[page.order], backward ? 'desc' : 'asc') as never,
+          ...(cursor ? { search_after: cursor } : {}),
+          track_total_hits: false,
+        });
+        const lines = res.hits.hits.map(withSort);
+        return backward ? lines.reverse() : lines;
       });
-      const hits = res.hits.hits;
-      const lines = hits.map((h) => h._source as LineDoc);
-      const last = hits.at(-1);
-      return { lines, ...(hits.length === size && last?.sort ? { next: last.sort } : {}) };
     },
+
+    positions(ref) {
+      return guard('reading follow positions', async () => {
+        const res = await client.search({
+          ...lineIndex,
+          size: 0,
+          query: lineQuery(ref) as never,
+          aggs: {
+            ex: {
+              terms: { field: 'executorId', size: maxExecutors },
+              aggs: { last: { top_hits: { size: 1, sort: sortBy(['fileSeq', 'off'], 'desc') as never, _source: ['fileSeq', 'off'] } } },
+            },
+          },
+        });
+        const buckets = (res.aggregations?.ex as { buckets: { key: string; last: { hits: { hits: { _source: { fileSeq: number; off: number } }[] } } }[] }).buckets;
+        const out: Positions = {};
+        for (const b of buckets) {
+          const s = b.last.hits.hits[0]?._source;
+          if (s) out[b.key] = [s.fileSeq, s.off];
+        }
+        return out;
+      });
+    },
+
+    exists(ref) {
+      return guard('checking existence', async () => {
+        const res = await client.search({ ...lineIndex, size: 0, terminate_after: 1, query: lineQuery(ref) as never, track_total_hits: 1 });
+        const total = res.hits.total;
+        if ((typeof total === 'number' ? total : total?.value ?? 0) > 0) return true;
+        const summary = await client.search({
+          index: ref.executorId ? n.executorsIndex : n.appsIndex,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          size: 0,
+          track_total_hits: 1,
+          query: lineQuery({ appId: ref.appId, appType: ref.appType, executorId: ref.executorId }) as never,
+        });
+        const t = summary.hits.total;
+        return (typeof t === 'number' ? t : t?.value ?? 0) > 0;
+      });
+    },
+
+    apps(q) {
+      return guard('listing apps', async () => {
+        const filter: object[] = [{ term: { kind: 'last' } }];
+        if (q.appType) filter.push({ term: { appType: q.appType } });
+        if (q.namespace) filter.push({ term: { namespace: q.namespace } });
+        if (q.prefix) filter.push({ bool: { should: [{ prefix: { appId: q.prefix } }, { prefix: { appName: q.prefix } }], minimum_should_match: 1 } });
+        if (q.from !== undefined || q.to !== undefined) {
+          filter.push({ range: { lastSeen: { ...(q.from !== undefined ? { gte: q.from } : {}), ...(q.to !== undefined ? { lte: q.to } : {}), format: 'epoch_millis' } } });
+        }
+        const res = await client.search<AppDoc>({
+          index: n.appsIndex,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          size: q.size,
+          query: { bool: { filter } } as never,
+          sort: sortBy(['lastSeen', 'appId'], 'desc') as never,
+          ...(q.after ? { search_after: q.after } : {}),
+          track_total_hits: false,
+        });
+        const lasts = res.hits.hits.map((h) => ({ doc: h._source as AppDoc, sort: (h.sort ?? []) as SortValues }));
+        if (lasts.length === 0) return [];
+        const firsts = await client.mget<AppDoc>({ index: n.appsIndex, ids: lasts.map((l) => summaryId(`${l.doc.appType}/${l.doc.appId}`, 'first')) });
+        return lasts.map(({ doc, sort }, i) => {
+          const first = firsts.docs[i] as { found?: boolean; _source?: AppDoc } | undefined;
+          return {
+            appType: doc.appType,
+            appId: doc.appId,
+            appName: doc.appName ?? first?._source?.appName,
+            namespace: doc.namespace ?? first?._source?.namespace,
+            firstSeen: first?._source?.firstSeen,
+            lastSeen: doc.lastSeen,
+            sort,
+          };
+        });
+      });
+    },
+
+    app(ref) {
+      return guard('reading an app', async () => {
+        const idFilter = lineQuery({ appId: ref.appId, appType: ref.appType });
+        const [apps, execs, agg] = await Promise.all([
+          client.search<AppDoc>({ index: n.appsIndex, ignore_unavailable: true, allow_no_indices: true, size: 10, query: idFilter as never }),
+          client.search<ExecutorDoc>({ index: n.executorsIndex, ignore_unavailable: true, allow_no_indices: true, size: maxExecutors * 3, query: idFilter as never }),
+          client.search({
+            ...lineIndex,
+            size: 0,
+            query: idFilter as never,
+            aggs: {
+              ex: {
+                terms: { field: 'executorId', size: maxExecutors },
+                aggs: {
+                  first: { min: { field: '@timestamp' } },
+                  last: { max: { field: '@timestamp' } },
+                  warn: { filter: { term: { level: 'WARN' } } },
+                  error: { filter: { terms: { level: ['ERROR', 'FATAL'] } } },
+                  id: { top_hits: { size: 1, _source: ['appType', 'appName', 'namespace', 'role', 'pod', 'node', 'container'] } },
+                },
+              },
+            },
+          }),
+        ]);
+        type Bucket = { key: string; doc_count: number; first: { value: number | null }; last: { value: number | null }; warn: { doc_count: number }; error: { doc_count: number }; id: { hits: { hits: { _source: Partial<LineDoc> }[] } } };
+        const buckets = (agg.aggregations?.ex as { buckets: Bucket[] }).buckets;
+        const appDocs = apps.hits.hits.map((h) => h._source as AppDoc);
+        const execDocs = execs.hits.hits.map((h) => h._source as ExecutorDoc);
+        if (appDocs.length === 0 && execDocs.length === 0 && buckets.length === 0) return undefined;
+
+        const byId = new Map<string, ExecutorView>();
+        const view = (id: string) => {
+          let v = byId.get(id);
+          if (!v) byId.set(id, (v = { executorId: id, lines: 0, warn: 0, error: 0 }));
+          return v;
+        };
+        for (const d of execDocs) {
+          const v = view(d.executorId);
+          v.role ??= d.role;
+          v.pod ??= d.pod;
+          v.node ??= d.node;
+          v.container ??= d.container;
+          if (d.kind === 'lifecycle') v.lifecycle = { exitCode: d.exitCode, reason: d.reason, startedAt: d.startedAt, finishedAt: d.finishedAt };
+        }
+        let identity: Partial<LineDoc> = {};
+        for (const b of buckets) {
+          const v = view(b.key);
+          const id = b.id.hits.hits[0]?._source ?? {};
+          identity = { ...id, ...identity };
+          v.role ??= id.role;
+          v.pod ??= id.pod;
+          v.node ??= id.node;
+          v.container ??= id.container;
+          v.lines = b.doc_count;
+          v.warn = b.warn.doc_count;
+          v.error = b.error.doc_count;
+          if (b.first.value !== null) v.firstLine = b.first.value;
+          if (b.last.value !== null) v.lastLine = b.last.value;
+        }
+        const first = appDocs.find((d) => d.kind === 'first');
+        const last = appDocs.find((d) => d.kind === 'last');
+        const any = appDocs[0] ?? execDocs[0];
+        const executors = [...byId.values()].sort((a, b) => (a.executorId === 'driver' ? -1 : b.executorId === 'driver' ? 1 : a.executorId.localeCompare(b.executorId, 'en', { numeric: true })));
+        return {
+          appType: any?.appType ?? identity.appType ?? ref.appType ?? '',
+          appId: ref.appId,
+          appName: any?.appName ?? identity.appName,
+          namespace: any?.namespace ?? identity.namespace,
+          firstSeen: first?.firstSeen ?? Math.min(...executors.map((e) => e.firstLine ?? Infinity)),
+          lastSeen: last?.lastSeen ?? Math.max(...executors.map((e) => e.lastLine ?? -Infinity)),
+          executors,
+        };
+      });
+    },
+
+    search(f, size, after) {
+      return guard('searching', async () => {
+        const res = await client.search<LineDoc>({
+          ...lineIndex,
+          size,
+          query: lineQuery(f) as never,
+          sort: sortBy(SORT.search, 'desc') as never,
+          ...(after ? { search_after: after } : {}),
+          track_total_hits: false,
+          // html encoder: the message is escaped, so <mark> is the only markup a page can receive.
+          highlight: { encoder: 'html', pre_tags: ['<mark>'], post_tags: ['</mark>'], fields: { message: { fragment_size: 300, number_of_fragments: 3 } } },
+        });
+        return res.hits.hits.map((h) => ({ ...withSort(h), highlights: (h.highlight?.message ?? []) as string[] }));
+      });
+    },
+
+    async executorLines(ref, size, after) {
+      const lines = await this.lines(ref, { order: 'file', size, ...(after ? { after: after as SortValues } : {}) });
+      const last = lines.at(-1);
+      return { lines: lines.map(({ sort: _s, ...doc }) => doc), ...(lines.length === size && last ? { next: last.sort } : {}) };
+    },
+
+    async ping() {
+      try {
+        // Not client.ping(): HEAD / answers 405 on this distribution.
+        const h = await client.cluster.health({ timeout: '2s' });
+        return h.status !== 'red';
+      } catch {
+        return false;
+      }
+    },
+
     async refresh() {
-      await client.indices.refresh({ index: n.linesIndexPattern, ignore_unavailable: true, allow_no_indices: true });
+      await guard('refreshing', () => client.indices.refresh({ index: `${n.linesIndexPattern},${n.appsIndex},${n.executorsIndex}`, ignore_unavailable: true, allow_no_indices: true }));
     },
+
     async close() {
       await client.close();
     },

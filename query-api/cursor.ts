@@ -1,0 +1,76 @@
+import { ID_PART } from '../contract/identity.js';
+import { ApiError } from './errors.js';
+
+// Cursors are opaque to clients (base64url JSON) but strictly checked on the
+// way back in: a forged cursor must end as a 400 naming the parameter, never
+// as a malformed search_after that Elasticsearch answers with a 500.
+
+/** Follow position: per executor, the (fileSeq, off) of the last line delivered. */
+export type Positions = Record<string, [number, number]>;
+
+const MAX_CURSOR = 65_536;
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
+
+function unb64(param: string, raw: string): unknown {
+  if (raw.length > MAX_CURSOR || !/^[A-Za-z0-9_-]+$/.test(raw)) throw new ApiError('BAD_CURSOR', `${param}: not a cursor returned by this API`, { param });
+  try {
+    return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw new ApiError('BAD_CURSOR', `${param}: not a cursor returned by this API`, { param });
+  }
+}
+
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+
+/**
+ * 'time': a whole app interleaved (@timestamp, fileSeq, off, lid); 'file': one
+ * executor as written (fileSeq, off, lid); 'search': hits newest first (same
+ * fields as 'time'); 'apps': apps newest first (lastSeen, appId).
+ */
+export type Order = 'time' | 'file' | 'search' | 'apps';
+export type SortValues = (number | string)[];
+
+const SHAPES: Record<Order, { ints: number; what: string }> = {
+  time: { ints: 3, what: 'the logs of a whole app' },
+  search: { ints: 3, what: 'a search' },
+  file: { ints: 2, what: 'the logs of one executor' },
+  apps: { ints: 1, what: 'the apps list' },
+};
+
+export function encodeCursor(order: Order, sort: SortValues): string {
+  return b64({ o: order, s: sort });
+}
+
+export function decodeCursor(param: string, raw: string, order: Order): SortValues {
+  const v = unb64(param, raw) as { o?: unknown; s?: unknown } | null;
+  const s = v?.s;
+  const shape = SHAPES[order];
+  if (!v || v.o !== order || !Array.isArray(s)) {
+    throw new ApiError('BAD_CURSOR', `${param}: this cursor does not belong to ${shape.what}`, { param });
+  }
+  const last = s[shape.ints];
+  if (s.length !== shape.ints + 1 || !s.slice(0, shape.ints).every(isInt) || typeof last !== 'string' || last.length > 253) {
+    throw new ApiError('BAD_CURSOR', `${param}: not a cursor returned by this API`, { param });
+  }
+  return s as SortValues;
+}
+
+export function encodePositions(p: Positions): string {
+  return b64({ f: p });
+}
+
+export function decodePositions(param: string, raw: string, maxExecutors: number): Positions {
+  const v = unb64(param, raw) as { f?: unknown } | null;
+  const f = v?.f;
+  if (!f || typeof f !== 'object' || Array.isArray(f)) throw new ApiError('BAD_CURSOR', `${param}: not a follow cursor returned by this API`, { param });
+  const entries = Object.entries(f);
+  if (entries.length > maxExecutors) throw new ApiError('BAD_CURSOR', `${param}: more than ${maxExecutors} executors`, { param });
+  const out: Positions = {};
+  for (const [k, pos] of entries) {
+    if (!ID_PART.test(k) || !Array.isArray(pos) || pos.length !== 2 || !pos.every(isInt)) {
+      throw new ApiError('BAD_CURSOR', `${param}: not a follow cursor returned by this API`, { param });
+    }
+    out[k] = [pos[0] as number, pos[1] as number];
+  }
+  return out;
+}

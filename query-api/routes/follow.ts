@@ -1,0 +1,151 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
+import { decodePositions, encodePositions, type Positions } from '../cursor.js';
+import { ApiError } from '../errors.js';
+import { toApiLine } from '../lines.js';
+import { AppParams, ExecutorParams, errorResponses, followQuery } from '../schemas.js';
+import type { LineFilter, StoredLine } from '../store/elasticsearch.js';
+import { assertExists, lineFilter, type RouteContext } from './context.js';
+
+// Live follow as Server-Sent Events.
+//
+// Position: per executor, the (fileSeq, off) of the last line sent. Each
+// executor's lines reach the store in the order it wrote them (one Kafka
+// partition per executor, written in order), so "after this position" never
+// skips a line that becomes visible later, which an event-time cursor would
+// (executors lag each other). The position is the SSE event id, so a browser's
+// EventSource or any client sending it back (Last-Event-ID or ?cursor=) resumes
+// exactly where it stopped.
+//
+// End of stream ("the app's pods are gone"): no new line for followQuietMs and
+// every executor of the followed app (or the followed executor) has a
+// lifecycle fact with finishedAt; or no new line for followIdleEndMs at all
+// (pods deleted without lifecycle facts). The last event is `end`.
+
+type Params = { appId: string; executorId?: string };
+const MAX_FOLLOW_EXECUTORS = 5_000;
+
+function sse(event: string, data: unknown, id?: string): string {
+  return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function advance(pos: Positions, lines: StoredLine[]): Positions {
+  const next = { ...pos };
+  for (const l of lines) {
+    const p = next[l.executorId];
+    if (!p || l.fileSeq > p[0] || (l.fileSeq === p[0] && l.off > p[1])) next[l.executorId] = [l.fileSeq, l.off];
+  }
+  return next;
+}
+
+export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
+  const Query = followQuery(ctx.cfg.maxPageSize);
+  const { cfg, store } = ctx;
+
+  for (const [url, params, what] of [
+    ['/api/v1/apps/:appId/follow', AppParams, 'an app (executors that start later included)'],
+    ['/api/v1/apps/:appId/executors/:executorId/follow', ExecutorParams, 'one executor'],
+  ] as const) {
+    app.get<{ Params: Params; Querystring: Static<typeof Query> }>(
+      url,
+      {
+        schema: {
+          summary: `Follow ${what}: Server-Sent Events`,
+          description:
+            'Events: `lines` (data {lines:[…]}, id = follow cursor), `warning` (store unavailable, retrying), `end` (data {reason}). Comments (`: hb`) are heartbeats. Resume with Last-Event-ID or ?cursor=.',
+          tags: ['logs'],
+          params,
+          querystring: Query,
+          produces: ['text/event-stream'],
+          response: { 200: { description: 'text/event-stream', type: 'string' }, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const q = req.query;
+        const order = req.params.executorId ? 'file' : 'time';
+        const base: LineFilter = lineFilter(req.params, q);
+        const lastEventId = req.headers['last-event-id'];
+        const resume = typeof lastEventId === 'string' && lastEventId !== '' ? ['Last-Event-ID', lastEventId] as const : q.cursor ? ['cursor', q.cursor] as const : undefined;
+        let pos: Positions = resume ? decodePositions(resume[0], resume[1], MAX_FOLLOW_EXECUTORS) : await store.positions(base);
+        if (!resume && Object.keys(pos).length === 0) await assertExists(store, { ...req.params, appType: q.appType });
+        if (ctx.streams.active >= cfg.maxStreams) throw new ApiError('TOO_MANY_STREAMS', `too many downloads and follow streams (${cfg.maxStreams}); try again shortly`);
+
+        const out = new PassThrough();
+        const closed = new AbortController();
+        ctx.streams.active++;
+        reply.raw.once('close', () => {
+          closed.abort();
+          ctx.streams.active--;
+        });
+        const log: FastifyBaseLogger = req.log.child({ appId: req.params.appId, executorId: req.params.executorId });
+        void pump(out, closed.signal, log);
+        reply.header('cache-control', 'no-cache').header('x-accel-buffering', 'no');
+        return reply.type('text/event-stream; charset=utf-8').send(out);
+
+        async function pump(stream: PassThrough, signal: AbortSignal, plog: FastifyBaseLogger) {
+          let lastWrite = Date.now();
+          let lastLine = Date.now();
+          let failures = 0;
+          const write = (s: string) => {
+            lastWrite = Date.now();
+            stream.write(s);
+          };
+          const send = (lines: StoredLine[]) => {
+            pos = advance(pos, lines);
+            const sorted = order === 'time' ? [...lines].sort((a, b) => a['@timestamp'] - b['@timestamp']) : lines;
+            write(sse('lines', { lines: sorted.map((l) => toApiLine(l, order)) }, encodePositions(pos)));
+            lastLine = Date.now();
+          };
+          write(`retry: ${Math.max(1000, cfg.followPollMs)}\n\n`);
+          try {
+            if (!resume && (q.tail ?? 0) > 0 && Object.keys(pos).length > 0) {
+              send(await store.lines({ ...base, upTo: pos }, { order, size: q.tail ?? 0, tail: true }));
+            }
+            while (!signal.aborted) {
+              let lines: StoredLine[];
+              try {
+                lines = await store.lines({ ...base, after: pos }, { order: 'file', size: cfg.maxPageSize });
+                failures = 0;
+              } catch (err) {
+                if (!(err instanceof ApiError) || !err.retriable) throw err;
+                plog.warn({ event: 'followStoreError', err: err.message }, 'follow: store unavailable, retrying');
+                write(sse('warning', { code: err.code, message: err.message }));
+                await sleep(backoffMs(DEFAULT_RETRY, failures++), signal);
+                continue;
+              }
+              if (lines.length > 0) {
+                send(lines);
+                if (lines.length === cfg.maxPageSize) continue;
+              } else {
+                const quiet = Date.now() - lastLine;
+                if (quiet >= cfg.followIdleEndMs) return end('idle');
+                if (quiet >= cfg.followQuietMs && (await finished())) return end('finished');
+              }
+              if (Date.now() - lastWrite >= cfg.followHeartbeatMs) write(': hb\n\n');
+              await sleep(cfg.followPollMs, signal);
+            }
+          } catch (err) {
+            plog.error({ event: 'followFailed', err }, 'follow stream failed');
+            const e = err instanceof ApiError ? err : new ApiError('INTERNAL', 'follow failed', { cause: err });
+            write(sse('error', e.body().error));
+          }
+          stream.end();
+
+          function end(reason: 'finished' | 'idle') {
+            write(sse('end', { reason }, encodePositions(pos)));
+            stream.end();
+          }
+        }
+
+        async function finished(): Promise<boolean> {
+          // A store outage here only delays the end: the next quiet poll asks again.
+          const view = await store.app({ appId: req.params.appId, ...(q.appType ? { appType: q.appType } : {}) }).catch(() => undefined);
+          const execs = (view?.executors ?? []).filter((e) => !req.params.executorId || e.executorId === req.params.executorId);
+          return execs.length > 0 && execs.every((e) => e.lifecycle?.finishedAt !== undefined);
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,159 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { LEVELS } from '../contract/documents.js';
+import { ID_PART } from '../contract/identity.js';
+
+// Request and response schemas of /api/v1 (validated by Fastify, published in
+// the OpenAPI document). Every request object refuses unknown keys, so a typo
+// (`levle=WARN`) is a 400 naming it instead of a silently unfiltered answer.
+
+const strict = { additionalProperties: false } as const;
+const IdPart = (description: string) => Type.String({ pattern: ID_PART.source, maxLength: 253, description });
+
+/** ISO 8601, epoch milliseconds, or a duration back from now (30s, 15m, 1h, 7d). */
+export const TIME_PATTERN = '^(\\d{1,15}|\\d{1,6}[smhd]|\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?)?)$';
+const Time = (description: string) => Type.String({ pattern: TIME_PATTERN, maxLength: 40, description: `${description}: ISO 8601, epoch ms, or a duration back from now (30s, 15m, 1h, 7d).` });
+const Cursor = (description: string) => Type.String({ minLength: 1, maxLength: 65_536, description });
+
+export const AppParams = Type.Object({ appId: IdPart('Application id (Spark spark-app-selector, Flink cluster id, …).') }, strict);
+export const ExecutorParams = Type.Object({ appId: IdPart('Application id.'), executorId: IdPart('Executor id: driver, 1, 2, … (Flink: jobmanager / task manager id).') }, strict);
+export const SparkParams = Type.Object({ appId: IdPart('{{APP_ID}}'), executorId: IdPart('{{EXECUTOR_ID}}'), '*': Type.Optional(Type.String({ maxLength: 1024 })) }, strict);
+
+const Level = Type.Union(LEVELS.map((l) => Type.Literal(l)), { description: 'Minimum level: lines of this level or more severe (lines without a level are left out).' });
+const Mode = Type.Union([Type.Literal('text'), Type.Literal('lucene')], { default: 'text', description: 'text (default): q is matched as words, all of them required. lucene: q is Lucene query syntax on the message field; a syntax error is a 400.' });
+const AppType = Type.String({ pattern: ID_PART.source, maxLength: 64, description: 'Restrict to one app type (spark, flink, flume, …).' });
+const Text = Type.String({ minLength: 1, maxLength: 1000, description: 'Text the message must contain (all words).' });
+
+export function logsQuery(maxPage: number) {
+  return Type.Object(
+    {
+      appType: Type.Optional(AppType),
+      level: Type.Optional(Level),
+      from: Type.Optional(Time('Lines at or after this time')),
+      to: Type.Optional(Time('Lines at or before this time')),
+      q: Type.Optional(Text),
+      mode: Type.Optional(Mode),
+      size: Type.Optional(Type.Integer({ minimum: 1, maximum: maxPage, default: 500, description: 'Lines per page.' })),
+      after: Type.Optional(Cursor('Page of lines after this cursor (a `next` from a previous answer).')),
+      before: Type.Optional(Cursor('Page of lines before this cursor (a `prev` from a previous answer).')),
+      tail: Type.Optional(Type.Integer({ minimum: 1, maximum: maxPage, description: 'The last N lines (no cursor).' })),
+      format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('text')], { default: 'json', description: 'json (default), ndjson (one line object per line; cursors in headers Sparklogs-Next / Sparklogs-Prev) or text.' })),
+    },
+    strict,
+  );
+}
+
+export function followQuery(maxPage: number) {
+  return Type.Object(
+    {
+      appType: Type.Optional(AppType),
+      level: Type.Optional(Level),
+      q: Type.Optional(Text),
+      mode: Type.Optional(Mode),
+      cursor: Type.Optional(Cursor('Resume after this follow cursor (the id of the last event received; the Last-Event-ID header does the same).')),
+      tail: Type.Optional(Type.Integer({ minimum: 0, maximum: maxPage, default: 0, description: 'Send the last N lines first (ignored when resuming).' })),
+    },
+    strict,
+  );
+}
+
+export const DownloadQuery = Type.Object(
+  { appType: Type.Optional(AppType), level: Type.Optional(Level), from: Type.Optional(Time('Lines at or after this time')), to: Type.Optional(Time('Lines at or before this time')), q: Type.Optional(Text), mode: Type.Optional(Mode) },
+  strict,
+);
+
+export const AppQuery = Type.Object({ appType: Type.Optional(AppType) }, strict);
+
+export const AppsQuery = Type.Object(
+  {
+    appType: Type.Optional(AppType),
+    namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'Kubernetes namespace.' })),
+    prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._:-]+$', description: 'App id or app name prefix.' })),
+    from: Type.Optional(Time('Apps last seen at or after this time')),
+    to: Type.Optional(Time('Apps last seen at or before this time')),
+    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    after: Type.Optional(Cursor('Next page: the `next` of a previous answer.')),
+  },
+  strict,
+);
+
+export const SearchQuery = Type.Object(
+  {
+    q: Text,
+    mode: Type.Optional(Mode),
+    appId: Type.Optional(IdPart('Restrict to one app.')),
+    appType: Type.Optional(AppType),
+    level: Type.Optional(Level),
+    from: Type.Optional(Time('Lines at or after this time')),
+    to: Type.Optional(Time('Lines at or before this time')),
+    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    after: Type.Optional(Cursor('Next page: the `next` of a previous answer.')),
+  },
+  strict,
+);
+
+const Opt = <T extends TSchema>(t: T) => Type.Optional(t);
+const Str = Type.String();
+const Int = Type.Integer();
+
+export const Line = Type.Object({
+  lid: Str,
+  cursor: Type.String({ description: 'Position of this line: use as after/before.' }),
+  time: Type.Number({ description: 'Event time, ms since the epoch.' }),
+  ingested: Type.Number(),
+  appType: Str,
+  appId: Str,
+  executorId: Str,
+  role: Str,
+  pod: Opt(Str),
+  node: Opt(Str),
+  container: Opt(Str),
+  stream: Opt(Str),
+  file: Str,
+  fileSeq: Int,
+  off: Type.Number(),
+  level: Opt(Str),
+  logger: Opt(Str),
+  thread: Opt(Str),
+  message: Str,
+  exception: Opt(Str),
+  mdc: Opt(Type.Record(Type.String(), Type.String())),
+  truncated: Opt(Type.Boolean()),
+  timeClamped: Opt(Type.Boolean()),
+});
+
+export const LogsResponse = Type.Object({
+  lines: Type.Array(Line),
+  next: Opt(Type.String({ description: 'Cursor for the lines after this page (poll it for new lines).' })),
+  prev: Opt(Type.String({ description: 'Cursor for the lines before this page.' })),
+});
+
+export const SearchResponse = Type.Object({
+  hits: Type.Array(Type.Object({ line: Line, highlights: Type.Array(Type.String(), { description: 'Message fragments, HTML-escaped, matches inside <mark>.' }) })),
+  next: Opt(Str),
+});
+
+const AppSummary = Type.Object({ appType: Str, appId: Str, appName: Opt(Str), namespace: Opt(Str), firstSeen: Opt(Type.Number()), lastSeen: Opt(Type.Number()) });
+export const AppsResponse = Type.Object({ apps: Type.Array(AppSummary), next: Opt(Str) });
+
+export const Executor = Type.Object({
+  executorId: Str,
+  role: Opt(Str),
+  pod: Opt(Str),
+  node: Opt(Str),
+  container: Opt(Str),
+  firstLine: Opt(Type.Number()),
+  lastLine: Opt(Type.Number()),
+  lines: Int,
+  warn: Int,
+  error: Type.Integer({ description: 'ERROR and FATAL lines.' }),
+  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('unknown')]),
+  lifecycle: Opt(Type.Object({ exitCode: Opt(Int), reason: Opt(Str), startedAt: Opt(Type.Number()), finishedAt: Opt(Type.Number()) })),
+});
+
+export const AppResponse = Type.Object({ ...AppSummary.properties, executors: Type.Array(Executor) });
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Str, message: Str, param: Opt(Str), retriable: Type.Boolean() }),
+});
+
+export const errorResponses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
