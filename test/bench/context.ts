@@ -1,0 +1,66 @@
+// What every benchmark part receives: where the servers are, the input data,
+// a place for its figures, and the figures earlier parts measured (freshness
+// runs at half the pipeline maximum measured before it).
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createKafkaSource } from '../../aggregator/sources/kafka.js';
+import { testLog } from '../helpers/log.js';
+import type { DataSet } from './generate.js';
+import type { Figure } from './report.js';
+
+export interface Ctx {
+  quick: boolean;
+  brokers: string[];
+  esUrl: string;
+  /** Partitions of every topic a part creates (the same topic settings for every shipper). */
+  partitions: number;
+  data: DataSet;
+  /** Unique per run: topics and indices are `<runPrefix>-<part>…`. */
+  runPrefix: string;
+  out(s: string): void;
+  add(f: Figure): void;
+  note(s: string): void;
+  shared: Map<string, number>;
+}
+
+// The harness runs from source (tsx); the programs under test are the built binaries.
+export const REPO = join(import.meta.dirname, '../..');
+export const DIST = join(REPO, 'dist');
+
+export async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface Topic {
+  name: string;
+  /** Messages in the topic (sum over partitions of high - low watermark). */
+  messages(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Creates `<prefix>.lines` (and its dead-letter topic) as the aggregator's setup would, with the run's partition count. */
+export async function createTopic(ctx: Ctx, prefix: string, partitions = ctx.partitions): Promise<Topic> {
+  const name = `${prefix}.lines`;
+  const admin = createKafkaSource({
+    brokers: ctx.brokers, clientId: 'sparklogs-bench', groupId: `${prefix}-bench-count`, topic: name, deadLetterTopic: `${prefix}.lines.dlq`,
+    sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog,
+  });
+  await admin.ensureTopics(partitions);
+  return {
+    name,
+    async messages() {
+      // No offsets are ever committed for this group, so its lag is the topic's size.
+      return (await admin.lag()).reduce((a, p) => a + p.lag, 0);
+    },
+    close: () => admin.stop(),
+  };
+}
+
+/** Deletes the run's indices on the benchmark's Elasticsearch (topics are left to the stack's retention). */
+export async function deleteIndices(ctx: Ctx, prefix: string): Promise<void> {
+  await fetch(`${ctx.esUrl}/${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => undefined);
+}

@@ -1,0 +1,8 @@
+// The benchmark parts in the order a full run measures them: freshness runs
+// at half the pipeline maximum that the parts before it measured.
+import type { Ctx } from '../context.js';
+import { collectorThroughput } from './collector.js';
+
+export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
+  collector: collectorThroughput,
+};
