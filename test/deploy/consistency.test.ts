@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { K8sObject } from './k8s-schema.js';
+import type { CollectorConfig } from '../../collector/config.js';
+import { resolveIdentity } from '../../collector/identity.js';
 import { DEPLOY, isKustomization, loadYaml, rel, renderKustomization, topKustomizations, yamlFiles } from './manifests.js';
 import {
   ENV_PREFIX, allContainers, applied, find, loadAs, optionEnvNames, podSites, resolveEnv, serviceOf, servesPath,
@@ -171,7 +173,10 @@ test('every collector sidecar is native, and reads files another container of it
       const at = `${site.where} ${c.name}`;
       assert.ok(site.spec.initContainers?.includes(c), `${at}: not an init container`);
       assert.equal(c.restartPolicy, 'Always', `${at}: restartPolicy`);
-      const config = loadAs(serviceOf(c)!, c, resolveEnv(c, site.namespace, objects).env);
+      const { env } = resolveEnv(c, site.namespace, objects);
+      const config = loadAs(serviceOf(c)!, c, env);
+      // Label values stand in as valid ids: what is checked is that each id has a source.
+      assert.doesNotThrow(() => resolveIdentity(config as unknown as CollectorConfig, env), at);
       for (const glob of config.paths as string[]) {
         const dir = glob.slice(0, glob.lastIndexOf('/'));
         const m = c.volumeMounts?.find((v) => v.mountPath === dir);
