@@ -2,7 +2,9 @@
 // at half the pipeline maximum that the parts before it measured.
 import type { Ctx } from '../context.js';
 import { collectorThroughput } from './collector.js';
+import { collectorFootprint } from './footprint.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   collector: collectorThroughput,
+  footprint: collectorFootprint,
 };
