@@ -1,10 +1,12 @@
 // The benchmark parts in the order a full run measures them: freshness runs
 // at half the pipeline maximum that the parts before it measured.
 import type { Ctx } from '../context.js';
+import { aggregatorThroughput } from './aggregator.js';
 import { collectorThroughput } from './collector.js';
 import { collectorFootprint } from './footprint.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   collector: collectorThroughput,
   footprint: collectorFootprint,
+  aggregator: aggregatorThroughput,
 };
