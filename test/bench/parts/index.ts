@@ -4,9 +4,11 @@ import type { Ctx } from '../context.js';
 import { aggregatorThroughput } from './aggregator.js';
 import { collectorThroughput } from './collector.js';
 import { collectorFootprint } from './footprint.js';
+import { aggregatorScale } from './scale.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   collector: collectorThroughput,
   footprint: collectorFootprint,
   aggregator: aggregatorThroughput,
+  scale: aggregatorScale,
 };
