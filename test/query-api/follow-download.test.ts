@@ -59,8 +59,8 @@ test('Q3: follow delivers new lines and late executors; resume by last id loses 
   const more1 = events('1', 30, f.t0, 40);
   await f.seeder.send(batchesOf(source(f.appId, '1'), more1.lines, 10));
   const p1 = await phase1;
-  // The tail: the app's last 3 stored lines (driver and executor 1 share times, both end at task 39).
-  assert.ok(p1.got.slice(0, 3).every((l) => /^task 3[89] of executor/.test(l.message)), JSON.stringify(p1.got.slice(0, 3)));
+  // The tail: the app's last 3 stored lines (driver and executor 1 share times, both end at task 39, five lines a second).
+  assert.ok(p1.got.slice(0, 3).every((l) => /^task 3[5-9] of executor/.test(l.message)), JSON.stringify(p1.got.slice(0, 3)));
   assert.deepEqual(p1.got.slice(3).map((l) => firstLine(l.message)), more1.messages);
   assert.ok(p1.lastId);
 
