@@ -31,8 +31,11 @@ export class TopicReader {
     const n = uniqueNames(label);
     const r = new TopicReader(brokers, n.prefix, n.linesTopic, n.deadLetterTopic);
     await r.source.ensureTopics(1);
-    void r.source.run(async (b) => {
+    void r.source.run(async (b, ctl) => {
       for (const m of b.messages) r.batches.push(decodeBatch(m.value));
+      // Without resolving, the wrapper fetches the same batch again.
+      const last = b.messages.at(-1);
+      if (last) ctl.resolveOffset(last.offset);
     });
     return r;
   }
