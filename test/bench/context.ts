@@ -4,6 +4,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createKafkaSource } from '../../aggregator/sources/kafka.js';
+import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
 import { testLog } from '../helpers/log.js';
 import type { DataSet } from './generate.js';
 import type { Figure } from './report.js';
@@ -53,8 +54,16 @@ export async function createTopic(ctx: Ctx, prefix: string, partitions = ctx.par
   return {
     name,
     async messages() {
-      // No offsets are ever committed for this group, so its lag is the topic's size.
-      return (await admin.lag()).reduce((a, p) => a + p.lag, 0);
+      // A fresh broker answers "coordinator is loading" for a while: retry that, bounded.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          // No offsets are ever committed for this group, so its lag is the topic's size.
+          return (await admin.lag()).reduce((a, p) => a + p.lag, 0);
+        } catch (err) {
+          if (attempt >= 8) throw err;
+          await sleep(backoffMs(DEFAULT_RETRY, attempt));
+        }
+      }
     },
     close: () => admin.stop(),
   };

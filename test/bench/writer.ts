@@ -5,12 +5,18 @@ import { open } from 'node:fs/promises';
 import { prng, sparkEvent } from './generate.js';
 
 export interface Writer {
-  /** Events written so far, and when each was written (ms, performance.now() clock). */
+  /** Events due so far (handed to the file or about to be). */
   written(): number;
   stop(): Promise<void>;
 }
 
-export async function startWriter(path: string, eventsPerSec: number, o: { seed?: number; tag?: (i: number) => string; onWrite?: (first: number, count: number, at: number) => void } = {}): Promise<Writer> {
+export interface WriterOptions {
+  seed?: number;
+  /** After each append: the byte size of every event in it, and when the append completed (performance.now()). */
+  onChunk?: (sizes: number[], at: number) => void;
+}
+
+export async function startWriter(path: string, eventsPerSec: number, o: WriterOptions = {}): Promise<Writer> {
   const fh = await open(path, 'a');
   const r = prng(o.seed ?? 11);
   const t0 = performance.now();
@@ -21,19 +27,19 @@ export async function startWriter(path: string, eventsPerSec: number, o: { seed?
     const due = Math.floor(((performance.now() - t0) / 1000) * eventsPerSec);
     if (due <= n || stopped) return;
     let chunk = '';
-    const first = n;
+    const sizes: number[] = [];
     for (; n < due; n++) {
-      const ev = sparkEvent(r, Date.now(), n);
-      // A tag right after the level keeps the line parseable and findable (freshness looks it up).
-      chunk += `${o.tag ? ev.text.replace(/^(\S+ \S+ \S+ )/, `$1${o.tag(n)} `) : ev.text}\n`;
+      const text = `${sparkEvent(r, Date.now(), n).text}\n`;
+      chunk += text;
+      sizes.push(Buffer.byteLength(text));
     }
-    const at = performance.now();
-    busy = busy.then(() => fh.appendFile(chunk)).then(() => o.onWrite?.(first, n - first, at));
+    busy = busy.then(() => fh.appendFile(chunk)).then(() => o.onChunk?.(sizes, performance.now()));
   };
   const timer = setInterval(tick, 20);
   return {
     written: () => n,
     async stop() {
+      if (stopped) return;
       stopped = true;
       clearInterval(timer);
       await busy;

@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import { aggregatorThroughput } from './aggregator.js';
 import { collectorThroughput } from './collector.js';
 import { collectorFootprint } from './footprint.js';
+import { freshness } from './freshness.js';
 import { aggregatorScale } from './scale.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
@@ -11,4 +12,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   footprint: collectorFootprint,
   aggregator: aggregatorThroughput,
   scale: aggregatorScale,
+  freshness,
 };
