@@ -5,6 +5,7 @@ import { aggregatorThroughput } from './aggregator.js';
 import { collectorThroughput } from './collector.js';
 import { collectorFootprint } from './footprint.js';
 import { freshness } from './freshness.js';
+import { queryLatency } from './query.js';
 import { aggregatorScale } from './scale.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
@@ -13,4 +14,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   aggregator: aggregatorThroughput,
   scale: aggregatorScale,
   freshness,
+  query: queryLatency,
 };

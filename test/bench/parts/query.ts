@@ -1,0 +1,121 @@
+// Issue 7, part 5: query latency on a store of at least 10 million lines
+// (a small one in quick mode): through the query API, and the same store
+// calls made in-process (query-api/store/elasticsearch.ts: the same
+// Elasticsearch queries without HTTP, validation and formatting) as the
+// reference for the API's overhead.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { names } from '../../../contract/names.js';
+import { createStore, type Store } from '../../../query-api/store/elasticsearch.js';
+import type { Ctx } from '../context.js';
+import { deleteIndices, DIST } from '../context.js';
+import { appIdOf, ensureQueryStore, type StoreShape } from '../query-store.js';
+import { startQueryApi } from '../query-api-run.js';
+import { withRatio, type Figure } from '../report.js';
+import { quantile } from '../stats.js';
+
+const run = promisify(execFile);
+const CLI = join(DIST, 'query-api/cli/main.js');
+const WORD = 'spilling';
+const FULL: Omit<StoreShape, 'prefix'> = { apps: 100, executorsPerApp: 10, linesPerExecutor: 10_000 };
+const QUICK: Omit<StoreShape, 'prefix'> = { apps: 2, executorsPerApp: 4, linesPerExecutor: 2_500 };
+
+async function timed(n: number, f: (i: number) => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 3; i++) await f(i); // warm caches and connections first
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await f(i);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+async function get(url: string): Promise<void> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  await res.arrayBuffer();
+}
+
+/** Reads a download to its end: time to the first byte and lines per second. */
+async function download(url: string): Promise<{ firstByteMs: number; lines: number; seconds: number }> {
+  const t0 = performance.now();
+  const res = await fetch(url, { signal: AbortSignal.timeout(600_000) });
+  if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  let firstByteMs = NaN;
+  let lines = 0;
+  for await (const chunk of res.body) {
+    if (Number.isNaN(firstByteMs)) firstByteMs = performance.now() - t0;
+    for (const b of chunk as Uint8Array) if (b === 10) lines++;
+  }
+  return { firstByteMs, lines, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function directDownload(store: Store, appId: string): Promise<{ firstByteMs: number; lines: number; seconds: number }> {
+  const t0 = performance.now();
+  let firstByteMs = NaN;
+  let lines = 0;
+  let after;
+  for (;;) {
+    const page = await store.lines({ appId }, { order: 'time', size: 2000, ...(after ? { after } : {}) });
+    if (Number.isNaN(firstByteMs)) firstByteMs = performance.now() - t0;
+    for (const l of page) lines += 1 + (l.message.match(/\n/g)?.length ?? 0);
+    if (page.length < 2000) break;
+    after = page.at(-1)!.sort;
+  }
+  return { firstByteMs, lines, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function queryLatency(ctx: Ctx): Promise<void> {
+  const shape: StoreShape = ctx.quick ? { ...QUICK, prefix: `${ctx.runPrefix}-query` } : { ...FULL, prefix: 'bench-q10m' };
+  const total = shape.apps * shape.executorsPerApp * shape.linesPerExecutor;
+  ctx.out(`bench: query store ${shape.prefix}: ${shape.apps} apps x ${shape.executorsPerApp} executors x ${shape.linesPerExecutor} lines = ${total}\n`);
+  const t0 = performance.now();
+  const built = await ensureQueryStore(ctx.esUrl, shape, ctx.out);
+  ctx.out(`bench:   ${built ? `loaded in ${Math.round((performance.now() - t0) / 1000)} s` : 'found from an earlier run'}\n`);
+  const api = await startQueryApi(ctx.esUrl, shape.prefix);
+  const store = createStore({ url: ctx.esUrl, names: names(shape.prefix), requestTimeoutMs: 30_000 });
+  const n = ctx.quick ? 10 : 50;
+  const pickExec = (i: number) => ({ appId: appIdOf((i * 7) % shape.apps), executorId: String((i % shape.executorsPerApp) + 1) });
+  const part = 'query';
+  const note = ctx.quick ? `quick store of ${total} lines, not 10 million` : `${total} lines`;
+  try {
+    const apiTail = await timed(n, (i) => { const e = pickExec(i); return get(`${api.url}/api/v1/apps/${e.appId}/executors/${e.executorId}/logs?tail=1000`); });
+    const dirTail = await timed(n, (i) => store.lines(pickExec(i), { order: 'file', size: 1000, tail: true }));
+    const apiWord = await timed(n, () => get(`${api.url}/api/v1/search?q=${WORD}`));
+    const dirWord = await timed(n, () => store.search({ appId: '', text: WORD, lucene: false }, 100));
+    const overhead = (a: number[], d: number[]) => quantile(a, 0.5) / quantile(d, 0.5) - 1;
+
+    const tailP95 = quantile(apiTail, 0.95);
+    ctx.add(withRatio({ part, name: 'last 1,000 lines of an executor, p50', value: quantile(apiTail, 0.5), unit: 'ms', reference: { name: 'direct', value: quantile(dirTail, 0.5) }, note }));
+    ctx.add({ ...withRatio({ part, name: 'last 1,000 lines of an executor, p95', value: tailP95, unit: 'ms', reference: { name: 'direct', value: quantile(dirTail, 0.95) } }), target: { text: '<= 100 ms on 10M lines', met: ctx.quick ? null : tailP95 <= 100 } });
+    const tailOverhead = overhead(apiTail, dirTail);
+    ctx.add({ part, name: 'API overhead, last 1,000 lines (p50)', value: tailOverhead * 100, unit: '%', target: { text: '<= 15% over direct', met: tailOverhead <= 0.15 } });
+    ctx.add(withRatio({ part, name: `word across all apps ("${WORD}"), p50`, value: quantile(apiWord, 0.5), unit: 'ms', reference: { name: 'direct', value: quantile(dirWord, 0.5) } }));
+    ctx.add(withRatio({ part, name: `word across all apps ("${WORD}"), p95`, value: quantile(apiWord, 0.95), unit: 'ms', reference: { name: 'direct', value: quantile(dirWord, 0.95) } }));
+    const wordOverhead = overhead(apiWord, dirWord);
+    ctx.add({ part, name: 'API overhead, word search (p50)', value: wordOverhead * 100, unit: '%', target: { text: '<= 15% over direct', met: wordOverhead <= 0.15 } });
+
+    const app = appIdOf(0);
+    const dl = await download(`${api.url}/api/v1/apps/${app}/download`);
+    const ddl = await directDownload(store, app);
+    ctx.out(`bench:   download of ${app}: ${dl.lines} lines in ${dl.seconds.toFixed(2)} s through the API, ${ddl.lines} in ${ddl.seconds.toFixed(2)} s direct\n`);
+    ctx.add(withRatio({ part, name: 'whole-app download, first byte', value: dl.firstByteMs, unit: 'ms', reference: { name: 'direct first page', value: ddl.firstByteMs } }));
+    ctx.add(withRatio({ part, name: 'whole-app download', value: dl.lines / dl.seconds, unit: 'lines/s', reference: { name: 'direct paging', value: ddl.lines / ddl.seconds } }));
+
+    const cli: Figure = { part, name: 'CLI, last 1,000 lines', value: null, unit: 'ms' };
+    if (existsSync(CLI)) {
+      const e = pickExec(0);
+      const ms = await timed(ctx.quick ? 3 : 10, () => run(process.execPath, [CLI, 'logs', e.appId, '-e', e.executorId, '--tail', '1000'], { env: { ...process.env, SPARKLOGS_URL: api.url }, timeout: 60_000, maxBuffer: 64 << 20 }));
+      ctx.add(withRatio({ ...cli, value: quantile(ms, 0.5), reference: { name: 'API p50', value: quantile(apiTail, 0.5) }, note: 'p50 of whole process runs (Node start-up included)' }));
+    } else {
+      ctx.add({ ...cli, note: `${CLI} is not built yet` });
+    }
+  } finally {
+    await store.close();
+    await api.stop();
+    if (ctx.quick) await deleteIndices(ctx, shape.prefix);
+  }
+}
