@@ -7,6 +7,7 @@ import { collectorFootprint } from './footprint.js';
 import { freshness } from './freshness.js';
 import { queryLatency } from './query.js';
 import { aggregatorScale } from './scale.js';
+import { sizing } from './sizing.js';
 
 export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   collector: collectorThroughput,
@@ -15,4 +16,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   scale: aggregatorScale,
   freshness,
   query: queryLatency,
+  sizing,
 };

@@ -25,6 +25,7 @@ export async function aggregatorScale(ctx: Ctx): Promise<void> {
       await deleteIndices(ctx, prefix);
     }
   }
+  if (rates[0]) ctx.shared.set('aggregatorLinesPerSec', rates[0]);
   ctx.add({ part: 'scale', name: `1 aggregator, ${partitions} partitions`, value: rates[0] ?? null, unit: 'lines/s' });
   ctx.add(withRatio({
     part: 'scale', name: `2 aggregators, ${partitions} partitions`, value: rates[1] ?? null, unit: 'lines/s',
