@@ -2,11 +2,11 @@
 // consumes it (through the aggregator's consumer wrapper, the real client),
 // and the real collector binary as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaSource, type KafkaSource } from '../../aggregator/sources/kafka.js';
-import { decodeBatch, type Batch, type LogEvent } from '../../contract/index.js';
+import { decodeBatch, names, type Batch, type LogEvent } from '../../contract/index.js';
 import { testLog } from '../helpers/log.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
 
@@ -27,8 +27,9 @@ export class TopicReader {
     this.source = createKafkaSource({ brokers, clientId: 'test-reader', groupId: `${prefix}-reader`, topic, deadLetterTopic, sessionTimeoutMs: 10_000, maxBytesPerPartition: 4 << 20, log: testLog });
   }
 
-  static async create(label: string, brokers = testStack().brokers): Promise<TopicReader> {
-    const n = uniqueNames(label);
+  /** A reader of a fresh topic, or (same `prefix`) a second reader of an existing one, from its beginning. */
+  static async create(label: string, brokers = testStack().brokers, prefix?: string): Promise<TopicReader> {
+    const n = prefix ? { ...names(prefix), prefix } : uniqueNames(label);
     const r = new TopicReader(brokers, n.prefix, n.linesTopic, n.deadLetterTopic);
     await r.source.ensureTopics(1);
     void r.source.run(async (b, ctl) => {
@@ -80,6 +81,7 @@ export function collectorEnv(prefix: string, stateDir: string, paths: string, ex
   return {
     PATH: process.env.PATH ?? '',
     SPARKLOGS_KAFKA_BROKERS: testStack().brokers.join(','),
+    SPARKLOGS_LOG_LEVEL: 'info',
     SPARKLOGS_PREFIX: prefix,
     SPARKLOGS_STATE_DIR: stateDir,
     SPARKLOGS_PATHS: paths,
@@ -159,4 +161,11 @@ export async function tempDir(label: string): Promise<{ dir: string; cleanup: ()
 /** Spark-looking log lines: `yy/MM/dd HH:mm:ss INFO …`, numbered so loss, duplicates and order show. */
 export function sparkLine(tag: string, i: number): string {
   return `24/11/21 06:20:${String(i % 60).padStart(2, '0')} INFO Executor: ${tag} line ${i}`;
+}
+
+/** Resident set size of a process, in MiB (Linux). */
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return Math.round((kb / 1024) * 10) / 10;
 }
