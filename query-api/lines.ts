@@ -11,11 +11,19 @@ export function toApiLine(l: StoredLine, order: Order) {
 }
 export type ApiLine = ReturnType<typeof toApiLine>;
 
+/** Decorations of the text form (the CLI colors it on a terminal). */
+export interface TextStyle {
+  time(s: string): string;
+  level(level: string | undefined, s: string): string;
+  executor(id: string, s: string): string;
+}
+const PLAIN: TextStyle = { time: (s) => s, level: (_l, s) => s, executor: (_id, s) => s };
+
 /** `2024-11-21T06:20:00.123Z WARN  [3] o.a.s.Executor: message` (executor tag only when asked). */
-export function formatText(l: { time: number; level?: string; executorId: string; logger?: string; message: string }, withExecutor: boolean): string {
-  const exec = withExecutor ? `[${l.executorId}] ` : '';
+export function formatText(l: { time: number; level?: string; executorId: string; logger?: string; message: string }, withExecutor: boolean, style: TextStyle = PLAIN): string {
+  const exec = withExecutor ? `${style.executor(l.executorId, `[${l.executorId}]`)} ` : '';
   const logger = l.logger ? `${l.logger}: ` : '';
-  return `${new Date(l.time).toISOString()} ${(l.level ?? '-').padEnd(5)} ${exec}${logger}${l.message}\n`;
+  return `${style.time(new Date(l.time).toISOString())} ${style.level(l.level, (l.level ?? '-').padEnd(5))} ${exec}${logger}${l.message}\n`;
 }
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
