@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { metric } from './collector-run.js';
 import { DIST, freePort, type Ctx } from './context.js';
 import { startMeasured, waitFor, type ExitUsage, type Measured } from './proc.js';
+import { profileArgs } from './profile.js';
 
 export const AGGREGATOR = join(DIST, 'aggregator/main.js');
 
@@ -21,7 +22,7 @@ export interface AggregatorRun {
 export async function startAggregator(ctx: Ctx, prefix: string, groupId: string, extraEnv: Record<string, string> = {}): Promise<{ p: Measured; indexed(): Promise<number | undefined> }> {
   if (!existsSync(AGGREGATOR)) throw new Error(`${AGGREGATOR} is not built (npm run build)`);
   const port = await freePort();
-  const p = await startMeasured(process.execPath, [AGGREGATOR, 'run'], {
+  const p = await startMeasured(process.execPath, [...profileArgs(), AGGREGATOR, 'run'], {
     ...process.env,
     SPARKLOGS_KAFKA_BROKERS: ctx.brokers.join(','),
     SPARKLOGS_ES_URL: ctx.esUrl,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST, freePort } from './context.js';
 import { startMeasured, type Measured } from './proc.js';
+import { profileArgs } from './profile.js';
 
 export const COLLECTOR = join(DIST, 'collector/main.js');
 
@@ -36,7 +37,7 @@ export async function startCollector(o: { brokers: string[]; prefix: string; pat
   const stateDir = await mkdtemp(join(tmpdir(), 'sparklogs-bench-collector-'));
   const port = await freePort();
   const executorId = o.executorId ?? '1';
-  const p = await startMeasured(process.execPath, [COLLECTOR], {
+  const p = await startMeasured(process.execPath, [...profileArgs(), COLLECTOR], {
     ...process.env,
     SPARKLOGS_KAFKA_BROKERS: o.brokers.join(','),
     SPARKLOGS_PREFIX: o.prefix,

@@ -12,6 +12,7 @@ import type { Ctx } from './context.js';
 import { REPO } from './context.js';
 import { ensureData, type DataSpec } from './generate.js';
 import { PARTS } from './parts/index.js';
+import { summariseProfiles } from './profile.js';
 import { printFigure, writeRun, type Figure, type Run } from './report.js';
 import { startBenchStack } from './stack.js';
 
@@ -24,7 +25,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).jo
   --kafka-brokers, --es-url
                     use these servers instead of starting the benchmark stack
                     (\`<cache>/bench-stack\`, Kafka :29092, Elasticsearch :29200)
-  --partitions      partitions of every topic the benchmarks create (4)`;
+  --partitions      partitions of every topic the benchmarks create (4)
+  --profile         run the collector, aggregator and query API with --cpu-prof
+                    (profiles in <out>/profiles) and print their top functions`;
 
 const FULL: DataSpec = { files: 4, eventsPerFile: 250_000, seed: 7 };
 const QUICK: DataSpec = { files: 2, eventsPerFile: 2_000, seed: 7 };
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
       'kafka-brokers': { type: 'string' },
       'es-url': { type: 'string' },
       partitions: { type: 'string', default: '4' },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -73,6 +77,10 @@ async function main(): Promise<number> {
     notes: [],
   };
   out(`bench: ${run.machine.cpus} CPUs (${run.machine.cpuModel}), ${(freemem() / 2 ** 30).toFixed(1)} GiB free, load ${run.machine.load1AtStart.toFixed(2)}\n`);
+
+  const profiles = join(a.out!, 'profiles');
+  // The programs under test read it through profile.ts.
+  if (a.profile) process.env.SPARKLOGS_BENCH_PROFILE_DIR = profiles;
 
   const spec = a.quick ? QUICK : FULL;
   const data = await ensureData(spec);
@@ -110,6 +118,7 @@ async function main(): Promise<number> {
   } finally {
     await stack?.stop();
   }
+  if (a.profile) run.notes.push(...(await summariseProfiles(profiles, out)));
   run.finishedMs = Date.now() - started;
   const files = await writeRun(run, a.out!);
   out(`bench: done in ${Math.round(run.finishedMs / 1000)} s; ${run.figures.length} figures in ${files.json} and ${files.md}\n`);
