@@ -43,10 +43,10 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger | undefined,
     disableRequestLogging: true,
-    maxParamLength: 300,
     // Unknown query keys are refused (400 naming them), not silently removed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    routerOptions: { ignoreTrailingSlash: true },
+    // App ids may be up to 253 characters (ID_PART); longer ones get a 400 from the schema, not a router 404.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   });
   const store = opts.store ?? createStore({ url: cfg.esUrl, names: names(cfg.prefix), requestTimeoutMs: cfg.esTimeoutMs });
   if (!opts.store) app.addHook('onClose', async () => store.close());
