@@ -8,6 +8,8 @@ export interface ShipResult {
   peakRssBytes: number;
   /** Kafka messages the shipper produced (a line, an event or a batch of events). */
   messages: number;
+  /** Set when a shipper lost some events: its figures stand, with this note. */
+  lost?: string;
   /** Set when the run did not complete: its figures are then null. */
   failed?: string;
 }

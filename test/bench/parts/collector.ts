@@ -42,9 +42,9 @@ export async function collectorThroughput(ctx: Ctx): Promise<void> {
   const col = await shipWithCollector(ctx, `${ctx.runPrefix}-collector`);
   const rsys = await shipWithRsyslog(ctx, `${ctx.runPrefix}-rsyslog`, COMPRESSION);
   for (const r of [kcat, col, rsys]) {
-    ctx.out(`bench:   ${r.name}: ${r.failed ? `failed: ${r.failed}` : `${r.seconds.toFixed(2)} s, ${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(1)} MiB, ${r.messages} messages`}\n`);
+    ctx.out(`bench:   ${r.name}: ${r.failed ? `failed: ${r.failed}` : `${r.seconds.toFixed(2)} s, ${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(1)} MiB, ${r.messages} messages${r.lost ? ` (${r.lost})` : ''}`}\n`);
   }
-  const why = (r: ShipResult) => (r.failed ? `${r.name}: ${r.failed.slice(0, 200)}` : undefined);
+  const why = (r: ShipResult) => (r.failed ? `${r.name}: ${r.failed.slice(0, 200)}` : r.lost?.slice(0, 300));
   const colRate = rate(col, d.lines);
   if (colRate !== null) ctx.shared.set('collectorLinesPerSec', colRate);
   const part = 'collector';
