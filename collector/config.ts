@@ -42,7 +42,7 @@ export const CollectorConfigSchema = Type.Object({
   flushTimeoutMs: Int('A pending multiline event or unterminated last line is sent after the file was idle this long.', 1000, 10, 600_000),
   pollIntervalMs: Int('How often idle files are checked for new data, rotation and truncation.', 250, 10, 60_000),
   readChunkBytes: Int('Bytes read from a file at once.', 1 << 20, 4096, 16 << 20),
-  maxInFlightBytes: Int('Most bytes read and not yet acknowledged by Kafka: bounds memory (files are the buffer).', 8 << 20, 64 * 1024, 256 << 20),
+  maxInFlightBytes: Int('Most bytes read and not yet acknowledged by Kafka: bounds memory (files are the buffer).', 4 << 20, 64 * 1024, 256 << 20),
   batchMaxBytes: Int('Most text bytes in one Kafka message (stays below Kafka\'s 1 MB limit).', 256 * 1024, 4096, 900 * 1024),
   compression: Type.Union([Type.Literal('gzip'), Type.Literal('none')], { description: 'Compression of Kafka messages.', default: 'gzip' }),
   requestTimeoutMs: Int('How long one produce request waits for acks of all in-sync replicas.', 10_000, 1000, 300_000),
