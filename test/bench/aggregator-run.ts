@@ -19,7 +19,14 @@ export interface AggregatorRun {
   failed?: string;
 }
 
-export async function startAggregator(ctx: Ctx, prefix: string, groupId: string, extraEnv: Record<string, string> = {}): Promise<{ p: Measured; indexed(): Promise<number | undefined> }> {
+export interface AggregatorProc {
+  p: Measured;
+  indexed(): Promise<number | undefined>;
+  /** In its consumer group with the store writable (GET /readyz). */
+  ready(): Promise<boolean>;
+}
+
+export async function startAggregator(ctx: Ctx, prefix: string, groupId: string, extraEnv: Record<string, string> = {}): Promise<AggregatorProc> {
   if (!existsSync(AGGREGATOR)) throw new Error(`${AGGREGATOR} is not built (npm run build)`);
   const port = await freePort();
   const p = await startMeasured(process.execPath, [...profileArgs(), AGGREGATOR, 'run'], {
@@ -34,7 +41,11 @@ export async function startAggregator(ctx: Ctx, prefix: string, groupId: string,
     SPARKLOGS_LOG_LEVEL: 'warn',
     ...extraEnv,
   });
-  return { p, indexed: () => metric(`http://127.0.0.1:${port}/metrics`, 'sparklogs_aggregator_lines_indexed_total') };
+  return {
+    p,
+    indexed: () => metric(`http://127.0.0.1:${port}/metrics`, 'sparklogs_aggregator_lines_indexed_total'),
+    ready: async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok === true,
+  };
 }
 
 /** Runs `instances` aggregators of one group over a pre-filled topic until `events` lines are indexed. */

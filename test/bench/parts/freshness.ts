@@ -13,6 +13,7 @@ import { createTopic, deleteIndices } from '../context.js';
 import { startQueryApi } from '../query-api-run.js';
 import { quantile } from '../stats.js';
 import { startWriter } from '../writer.js';
+import { waitFor } from '../proc.js';
 
 const APP = 'spark-bench0000000000000000000000000001';
 const POLL_MS = 100;
@@ -34,6 +35,9 @@ export async function freshness(ctx: Ctx): Promise<void> {
   const seenOff = new Set<number>();
   try {
     ctx.out(`bench: freshness at ${rate} lines/s (${max ? 'half the pipeline maximum measured above' : 'no pipeline maximum measured in this run: a fixed rate'}) for ${durationMs / 1000} s\n`);
+    // Steady state only: the clock starts once the aggregator is in its group and the collector is up.
+    const up = await waitFor(async () => (await agg.ready()) && (await col.acked()) !== undefined, 60_000, 200);
+    if (!up) throw new Error(`the aggregator or the collector did not get ready within 60 s: ${agg.p.stdout().slice(-300)}`);
     let offset = 0;
     const w = await startWriter(file, rate, {
       onChunk: (sizes, at) => {
@@ -70,6 +74,7 @@ export async function freshness(ctx: Ctx): Promise<void> {
     }
     await w.stop();
     const missing = writtenAt.size - seen.length;
+    ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await agg.indexed()}\n`);
     ctx.out(`bench:   ${writtenAt.size} lines written, ${seen.length} returned by the query API, ${missing} not within 15 s of the end\n`);
     const note = `${seen.length} of ${writtenAt.size} lines; polled every ${POLL_MS} ms (adds up to ${POLL_MS} ms)${missing ? `; ${missing} lines not seen` : ''}`;
     for (const [q, name] of [[0.5, 'p50'], [0.95, 'p95'], [0.99, 'p99']] as const) {
