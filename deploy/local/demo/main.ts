@@ -104,7 +104,7 @@ try {
   say(`logs served: all ${result.written.size} pods are deleted and all ${total} lines they wrote are served.`);
   console.log(`
   Web page:      ${services.apiUrl}/#/apps/${appId}
-  The dead executor's log (OutOfMemoryError): ${services.apiUrl}/#/apps/${appId}/executors/${oom.executorId}
+  The dead executor's log (OutOfMemoryError): ${services.apiUrl}/#/apps/${appId}/logs?executor=${oom.executorId}
 
   From another terminal, in this directory:
     npx sparklogs apps

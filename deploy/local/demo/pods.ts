@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { distDir } from './paths.js';
 
-const dist = join(import.meta.dirname, '../../..');
 
 export interface PodSpec {
   name: string;
@@ -51,7 +51,7 @@ export function startPod(spec: PodSpec, env: PodEnv): Pod {
   mkdirSync(logDir, { recursive: true });
   const uid = randomUUID();
   const out = openSync(join(env.workDir, `${spec.name}.collector.log`), 'a');
-  const collector = spawn(process.execPath, [join(dist, 'collector/main.js')], {
+  const collector = spawn(process.execPath, [join(distDir, 'collector/main.js')], {
     stdio: ['ignore', out, out],
     env: {
       ...process.env,
@@ -72,7 +72,7 @@ export function startPod(spec: PodSpec, env: PodEnv): Pod {
       SPARKLOGS_SHUTDOWN_TIMEOUT_MS: String(env.graceMs - 2000),
     },
   });
-  const spark = spawn(process.execPath, [join(dist, 'deploy/local/demo/spark-pod.js'), env.runFile, spec.executorId, logDir], {
+  const spark = spawn(process.execPath, [join(distDir, 'deploy/local/demo/spark-pod.js'), env.runFile, spec.executorId, logDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const collectorExit = exited(collector);

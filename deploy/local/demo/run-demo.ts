@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { distDir } from './paths.js';
 import { planApp, type AppPlan } from './workload.js';
 import { startPod, type Pod, type PodSpec } from './pods.js';
 import type { PodRun } from './spark-pod.js';
 
-const dist = join(import.meta.dirname, '../../..');
 
 export type Progress =
   | { kind: 'service'; name: string; url?: string }
@@ -77,12 +77,12 @@ export async function startServices(o: DemoOptions): Promise<Services> {
   const env = serviceEnv(o);
   const log = (name: string) => openSync(join(o.workDir, `${name}.log`), 'a');
 
-  const setup = spawn(process.execPath, [join(dist, 'aggregator/main.js'), 'setup'], { env, stdio: ['ignore', log('setup'), log('setup')] });
+  const setup = spawn(process.execPath, [join(distDir, 'aggregator/main.js'), 'setup'], { env, stdio: ['ignore', log('setup'), log('setup')] });
   const setupCode = await exitCode(setup);
   if (setupCode !== 0) throw new Error(`aggregator setup exited with ${setupCode}: see ${join(o.workDir, 'setup.log')}`);
 
   const metricsPort = await freePort();
-  const aggregator = spawn(process.execPath, [join(dist, 'aggregator/main.js')], {
+  const aggregator = spawn(process.execPath, [join(distDir, 'aggregator/main.js')], {
     env: { ...env, SPARKLOGS_METRICS_PORT: String(metricsPort), SPARKLOGS_GROUP_ID: `${o.prefix}-aggregator` },
     stdio: ['ignore', log('aggregator'), log('aggregator')],
   });
@@ -91,7 +91,7 @@ export async function startServices(o: DemoOptions): Promise<Services> {
   o.onProgress?.({ kind: 'service', name: 'aggregator' });
 
   const port = o.apiPort || (await freePort());
-  const api = spawn(process.execPath, [join(dist, 'query-api/server.js')], {
+  const api = spawn(process.execPath, [join(distDir, 'query-api/server.js')], {
     env: { ...env, SPARKLOGS_HOST: o.apiHost, SPARKLOGS_PORT: String(port) },
     stdio: ['ignore', log('query-api'), log('query-api')],
   });
@@ -139,8 +139,8 @@ export function readTruth(truthDir: string, ids: string[]): Map<string, { level:
 async function servedCount(apiUrl: string, appId: string): Promise<number> {
   const r = await fetch(`${apiUrl}/api/v1/apps/${appId}`);
   if (!r.ok) return 0;
-  const body = (await r.json()) as { executors?: { lineCount?: number }[] };
-  return (body.executors ?? []).reduce((s, e) => s + (e.lineCount ?? 0), 0);
+  const body = (await r.json()) as { executors?: { lines?: number }[] };
+  return (body.executors ?? []).reduce((s, e) => s + (e.lines ?? 0), 0);
 }
 
 export async function runApp(o: DemoOptions, services: Services): Promise<AppResult> {
