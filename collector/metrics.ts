@@ -24,7 +24,7 @@ export function createMetrics(unread: () => { file: string; bytes: number }[]) {
   };
   new Gauge({
     name: 'sparklogs_collector_unread_bytes',
-    help: 'Bytes of a tailed file not yet read.',
+    help: 'Bytes of a tailed file not yet acknowledged by Kafka (unread or in flight).',
     labelNames: ['file'],
     registers: [registry],
     collect() {

@@ -104,8 +104,9 @@ export class Tailer {
     return { v: STATE_VERSION, nextSeq: this.nextSeq, files: [...this.files.values()].map((t) => ({ ...t.entry })) };
   }
 
+  /** Per file: bytes not yet acknowledged by Kafka (read or not). */
   unread(): { file: string; bytes: number }[] {
-    return [...this.files.values()].map((t) => ({ file: t.entry.path, bytes: Math.max(0, t.size - t.decoder.pos) }));
+    return [...this.files.values()].map((t) => ({ file: t.entry.path, bytes: Math.max(0, t.size - t.entry.off) }));
   }
 
   async poll(drain: boolean): Promise<Round> {

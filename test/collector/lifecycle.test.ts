@@ -152,3 +152,31 @@ test('C18: an unwritable checkpoint stops the collector loudly; offsets never ad
     await cleanup();
   }
 });
+
+test('C15/C19: SIGTERM while Kafka is unreachable: exits 1 at the deadline, naming the unread bytes; metrics show the errors', async () => {
+  const { dir, cleanup } = await tempDir('deadline');
+  const log = join(dir, 'spark.log');
+  await writeFile(log, text(lines('a', 0, 1000)));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Nothing listens on port 1: every produce fails, as with a broker that is down.
+  const c = startCollector({
+    ...collectorEnv('t-deadline', join(dir, 'state'), log, { SPARKLOGS_SHUTDOWN_TIMEOUT_MS: '3000', SPARKLOGS_METRICS_PORT: String(port), SPARKLOGS_MAX_IN_FLIGHT_BYTES: String(64 * 1024) }),
+    SPARKLOGS_KAFKA_BROKERS: '127.0.0.1:1',
+  });
+  try {
+    await c.waitLog('kafkaUnavailable');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^sparklogs_collector_kafka_errors_total [1-9]/m);
+    assert.match(metrics, /^sparklogs_collector_unread_bytes\{file=".*spark\.log"\} [1-9]/m);
+    assert.match(metrics, /^sparklogs_collector_lines_acked_total 0$/m);
+    const t0 = Date.now();
+    const code = await stopCollector(c);
+    assert.equal(code, 1);
+    assert.ok(Date.now() - t0 < 6000);
+    const fatal = c.logs.find((l) => l.event === 'shutdownDeadlineMissed') as { unread?: { bytes: number }[] } | undefined;
+    assert.ok(fatal?.unread?.[0] && fatal.unread[0].bytes > 0, JSON.stringify(fatal));
+  } finally {
+    await killCollector(c);
+    await cleanup();
+  }
+});
