@@ -42,7 +42,6 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   const { cfg } = opts;
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger | undefined,
-    disableRequestLogging: true,
     // Unknown query keys are refused (400 naming them), not silently removed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // App ids may be up to 253 characters (ID_PART); longer ones get a 400 from the schema, not a router 404.
