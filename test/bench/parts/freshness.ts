@@ -39,6 +39,8 @@ export async function freshness(ctx: Ctx): Promise<void> {
     const up = await waitFor(async () => (await agg.ready()) && (await col.acked()) !== undefined, 60_000, 200);
     if (!up) throw new Error(`the aggregator or the collector did not get ready within 60 s: ${agg.p.stdout().slice(-300)}`);
     let offset = 0;
+    const startedAt = performance.now();
+    let slowest = { ms: 0, writtenS: 0 };
     const w = await startWriter(file, rate, {
       onChunk: (sizes, at) => {
         for (const size of sizes) {
@@ -64,6 +66,7 @@ export async function freshness(ctx: Ctx): Promise<void> {
           if (t !== undefined && !seenOff.has(l.off)) {
             seenOff.add(l.off);
             seen.push(at - t);
+            if (at - t > slowest.ms) slowest = { ms: at - t, writtenS: (t - startedAt) / 1000 };
           }
         }
         cursor = page.next ?? cursor;
@@ -74,7 +77,7 @@ export async function freshness(ctx: Ctx): Promise<void> {
     }
     await w.stop();
     const missing = writtenAt.size - seen.length;
-    ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await agg.indexed()}\n`);
+    ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await agg.indexed()}; slowest line: ${(slowest.ms / 1000).toFixed(2)} s, written ${slowest.writtenS.toFixed(1)} s after the start\n`);
     ctx.out(`bench:   ${writtenAt.size} lines written, ${seen.length} returned by the query API, ${missing} not within 15 s of the end\n`);
     const note = `${seen.length} of ${writtenAt.size} lines; polled every ${POLL_MS} ms (adds up to ${POLL_MS} ms)${missing ? `; ${missing} lines not seen` : ''}`;
     for (const [q, name] of [[0.5, 'p50'], [0.95, 'p95'], [0.99, 'p99']] as const) {
