@@ -16,7 +16,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** The functions with the most self time in one .cpuprofile, as "share function (file:line)". */
+/** The functions with the most self time in one .cpuprofile, as "share of busy time, function (file:line)". */
 export function topSelf(p: CpuProfile, n = 12): { share: number; where: string }[] {
   const byNode = new Map(p.nodes.map((x) => [x.id, x.callFrame]));
   const self = new Map<string, number>();
@@ -24,7 +24,8 @@ export function topSelf(p: CpuProfile, n = 12): { share: number; where: string }
   p.samples.forEach((id, i) => {
     const f = byNode.get(id);
     const dt = p.timeDeltas[i] ?? 0;
-    if (!f) return;
+    // Idle time says nothing about where the work goes: shares are of busy samples.
+    if (!f || f.functionName === '(idle)') return;
     const file = f.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|dist)\//, '$1/');
     const key = `${f.functionName || '(anonymous)'} (${file || 'native'}${f.url ? `:${f.lineNumber + 1}` : ''})`;
     self.set(key, (self.get(key) ?? 0) + dt);
@@ -38,7 +39,7 @@ export async function summariseProfiles(dir: string, out: (s: string) => void): 
   const lines: string[] = [];
   for (const f of files) {
     const p = JSON.parse(await readFile(join(dir, f), 'utf8')) as CpuProfile;
-    lines.push(`profile ${f}: ${topSelf(p).map((x) => `${(x.share * 100).toFixed(1)}% ${x.where}`).join('; ')}`);
+    lines.push(`profile ${f} (share of busy CPU time): ${topSelf(p).map((x) => `${(x.share * 100).toFixed(1)}% ${x.where}`).join('; ')}`);
   }
   for (const l of lines) out(`bench: ${l}\n`);
   return lines;
