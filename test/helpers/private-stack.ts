@@ -7,9 +7,10 @@ import { rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { rootDir } from '../../deploy/local/demo/paths.js';
 
 const run = promisify(execFile);
-const stackScript = join(import.meta.dirname, '../../deploy/local/stack');
+const stackScript = join(rootDir, 'deploy/local/stack');
 
 export type Server = 'kafka' | 'elasticsearch';
 

@@ -16,4 +16,5 @@ function repoRoot(from: string): string {
   return d;
 }
 
-export const distDir = join(repoRoot(import.meta.dirname), 'dist');
+export const rootDir = repoRoot(import.meta.dirname);
+export const distDir = join(rootDir, 'dist');

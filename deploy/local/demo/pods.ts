@@ -5,7 +5,7 @@
 // SIGTERM and drains, then the directory is removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, rmSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { distDir } from './paths.js';
 
@@ -38,40 +38,48 @@ export interface Pod {
   delete(): Promise<number | null>;
 }
 
-function exited(p: ChildProcess): Promise<number> {
+export function exited(p: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     if (p.exitCode !== null) return resolve(p.exitCode);
     p.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 
+/** The environment a pod template gives the collector sidecar (Downward API and ConfigMap). */
+export function collectorEnv(spec: PodSpec, env: Pick<PodEnv, 'kafkaBrokers' | 'prefix' | 'graceMs'>, logDir: string, podUid: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SPARKLOGS_KAFKA_BROKERS: env.kafkaBrokers,
+    SPARKLOGS_PREFIX: env.prefix,
+    SPARKLOGS_PATHS: `${logDir}/spark.log*`,
+    SPARKLOGS_STATE_DIR: join(logDir, '.sparklogs'),
+    SPARKLOGS_APP_TYPE: 'spark',
+    SPARKLOGS_APP_ID: spec.appId,
+    SPARKLOGS_EXECUTOR_ID: spec.executorId,
+    SPARKLOGS_ROLE: spec.role,
+    SPARKLOGS_APP_NAME: spec.appName,
+    SPARKLOGS_NAMESPACE: spec.namespace,
+    SPARKLOGS_POD_NAME: spec.name,
+    SPARKLOGS_POD_UID: podUid,
+    SPARKLOGS_NODE_NAME: spec.node,
+    SPARKLOGS_CONTAINER: spec.role === 'driver' ? 'spark-kubernetes-driver' : 'spark-kubernetes-executor',
+    SPARKLOGS_SHUTDOWN_TIMEOUT_MS: String(env.graceMs - 2000),
+  };
+}
+
+/** Starts (or, after a crash, restarts) a pod's collector sidecar; its output is appended to <workDir>/<pod>.collector.log. */
+export function spawnCollector(spec: PodSpec, env: Pick<PodEnv, 'kafkaBrokers' | 'prefix' | 'graceMs' | 'workDir'>, logDir: string, podUid: string): ChildProcess {
+  const out = openSync(join(env.workDir, `${spec.name}.collector.log`), 'a');
+  const p = spawn(process.execPath, [join(distDir, 'collector/main.js')], { stdio: ['ignore', out, out], env: collectorEnv(spec, env, logDir, podUid) });
+  closeSync(out);
+  return p;
+}
+
 export function startPod(spec: PodSpec, env: PodEnv): Pod {
   const dir = join(env.workDir, 'pods', spec.name);
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const uid = randomUUID();
-  const out = openSync(join(env.workDir, `${spec.name}.collector.log`), 'a');
-  const collector = spawn(process.execPath, [join(distDir, 'collector/main.js')], {
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      SPARKLOGS_KAFKA_BROKERS: env.kafkaBrokers,
-      SPARKLOGS_PREFIX: env.prefix,
-      SPARKLOGS_PATHS: `${logDir}/spark.log*`,
-      SPARKLOGS_STATE_DIR: join(logDir, '.sparklogs'),
-      SPARKLOGS_APP_TYPE: 'spark',
-      SPARKLOGS_APP_ID: spec.appId,
-      SPARKLOGS_EXECUTOR_ID: spec.executorId,
-      SPARKLOGS_ROLE: spec.role,
-      SPARKLOGS_APP_NAME: spec.appName,
-      SPARKLOGS_NAMESPACE: spec.namespace,
-      SPARKLOGS_POD_NAME: spec.name,
-      SPARKLOGS_POD_UID: uid,
-      SPARKLOGS_NODE_NAME: spec.node,
-      SPARKLOGS_CONTAINER: spec.role === 'driver' ? 'spark-kubernetes-driver' : 'spark-kubernetes-executor',
-      SPARKLOGS_SHUTDOWN_TIMEOUT_MS: String(env.graceMs - 2000),
-    },
-  });
+  const collector = spawnCollector(spec, env, logDir, randomUUID());
   const spark = spawn(process.execPath, [join(distDir, 'deploy/local/demo/spark-pod.js'), env.runFile, spec.executorId, logDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,0 +1,159 @@
+// Everything the chaos run starts and breaks: a private Kafka + Elasticsearch,
+// two aggregator instances of one consumer group, the query API, and pods
+// (a writer as the Spark container, a collector sidecar) that come and go.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { distDir } from '../../deploy/local/demo/paths.js';
+import { exited, spawnCollector, type PodSpec } from '../../deploy/local/demo/pods.js';
+import { startPrivateStack, type PrivateStack } from '../helpers/private-stack.js';
+
+export interface ClusterOptions {
+  workDir: string;
+  prefix: string;
+  appId: string;
+  /** Lines per second each pod writes. */
+  rate: number;
+  rotateBytes: number;
+  partitions: number;
+}
+
+export interface ChaosPod {
+  spec: PodSpec;
+  logDir: string;
+  uid: string;
+  countFile: string;
+  writer: ChildProcess;
+  collector: ChildProcess;
+  deleted: boolean;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export class Cluster {
+  stack!: PrivateStack;
+  readonly aggregators: { proc?: ChildProcess; metricsPort: number }[] = [];
+  api?: ChildProcess;
+  apiUrl = '';
+  readonly pods = new Map<string, ChaosPod>();
+  private nextExecutor = 1;
+
+  constructor(readonly o: ClusterOptions) {
+    mkdirSync(join(o.workDir, 'counts'), { recursive: true });
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      SPARKLOGS_KAFKA_BROKERS: this.stack.brokers.join(','),
+      SPARKLOGS_ES_URL: this.stack.esUrl,
+      SPARKLOGS_PREFIX: this.o.prefix,
+      SPARKLOGS_PARTITIONS: String(this.o.partitions),
+      // Faster recovery than the production defaults: a killed instance's partitions move after 10 s.
+      SPARKLOGS_SESSION_TIMEOUT_MS: '10000',
+      SPARKLOGS_RETRY_MAX_MS: '5000',
+    };
+  }
+
+  private logFile(name: string): number {
+    return openSync(join(this.o.workDir, `${name}.log`), 'a');
+  }
+
+  async start(): Promise<void> {
+    this.stack = await startPrivateStack();
+    const setup = spawn(process.execPath, [join(distDir, 'aggregator/main.js'), 'setup'], { env: this.env(), stdio: 'ignore' });
+    const code = await exited(setup);
+    if (code !== 0) throw new Error(`aggregator setup exited ${code}`);
+    for (let i = 0; i < 2; i++) {
+      this.aggregators.push({ metricsPort: await freePort() });
+      this.startAggregator(i);
+    }
+    const port = await freePort();
+    const out = this.logFile('query-api');
+    this.api = spawn(process.execPath, [join(distDir, 'query-api/server.js')], { env: { ...this.env(), SPARKLOGS_PORT: String(port) }, stdio: ['ignore', out, out] });
+    closeSync(out);
+    this.apiUrl = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 120; i++) {
+      if (await fetch(`${this.apiUrl}/healthz`).then((r) => r.ok, () => false)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('the query API did not start');
+  }
+
+  startAggregator(i: number): void {
+    const a = this.aggregators[i]!;
+    const out = this.logFile(`aggregator-${i}`);
+    a.proc = spawn(process.execPath, [join(distDir, 'aggregator/main.js')], { env: { ...this.env(), SPARKLOGS_METRICS_PORT: String(a.metricsPort) }, stdio: ['ignore', out, out] });
+    closeSync(out);
+  }
+
+  /** Sum of the group's lag per the aggregators' own metrics (undefined when none answers). */
+  async lag(): Promise<number | undefined> {
+    for (const a of this.aggregators) {
+      if (!a.proc || a.proc.exitCode !== null) continue;
+      const text = await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`, { signal: AbortSignal.timeout(4000) }).then((r) => r.text(), () => '');
+      const values = [...text.matchAll(/^sparklogs_aggregator_consumer_lag\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+      if (values.length) return values.reduce((s, v) => s + v, 0);
+    }
+    return undefined;
+  }
+
+  startPod(role: 'driver' | 'executor'): ChaosPod {
+    const executorId = role === 'driver' ? 'driver' : String(this.nextExecutor++);
+    const name = role === 'driver' ? 'chaos-driver' : `chaos-exec-${executorId}`;
+    const spec: PodSpec = { name, executorId, role, appId: this.o.appId, appName: 'chaos', namespace: 'chaos', node: 'node-a' };
+    const logDir = join(this.o.workDir, 'pods', name, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const uid = randomUUID();
+    const countFile = join(this.o.workDir, 'counts', executorId);
+    const pod: ChaosPod = { spec, logDir, uid, countFile, deleted: false, collector: this.spawnCollector(spec, logDir, uid), writer: this.spawnWriter(name, logDir, countFile) };
+    this.pods.set(executorId, pod);
+    return pod;
+  }
+
+  private spawnWriter(name: string, logDir: string, countFile: string): ChildProcess {
+    return spawn(process.execPath, [join(distDir, 'test/chaos/writer.js'), logDir, name, String(this.o.rate), String(this.o.rotateBytes), countFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+
+  private spawnCollector(spec: PodSpec, logDir: string, uid: string): ChildProcess {
+    return spawnCollector(spec, { kafkaBrokers: this.stack.brokers.join(','), prefix: this.o.prefix, graceMs: 30_000, workDir: this.o.workDir }, logDir, uid);
+  }
+
+  restartCollector(pod: ChaosPod): void {
+    pod.collector = this.spawnCollector(pod.spec, pod.logDir, pod.uid);
+  }
+
+  /** Kubernetes' order: the Spark container stops, the sidecar gets SIGTERM and drains, the emptyDir goes. */
+  async deletePod(pod: ChaosPod): Promise<number | null> {
+    pod.deleted = true;
+    pod.writer.kill('SIGTERM');
+    await exited(pod.writer);
+    pod.collector.kill('SIGTERM');
+    const code = await Promise.race([exited(pod.collector), new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+    if (code === null) pod.collector.kill('SIGKILL');
+    rmSync(join(this.o.workDir, 'pods', pod.spec.name), { recursive: true, force: true });
+    return code;
+  }
+
+  written(pod: ChaosPod): number {
+    try {
+      return Number(readFileSync(pod.countFile, 'utf8'));
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.pods.values()].flatMap((p) => [p.writer, p.collector]).concat(this.aggregators.flatMap((a) => (a.proc ? [a.proc] : [])), this.api ? [this.api] : []);
+    for (const p of all) if (p.exitCode === null) p.kill('SIGKILL');
+    await this.stack?.destroy();
+  }
+}

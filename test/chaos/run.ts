@@ -1,0 +1,224 @@
+// The chaos run: pods write at a steady rate while a seeded fault schedule
+// kills and restarts every component; at the end every line written is
+// compared with what the query API serves.
+import { randomBytes } from 'node:crypto';
+import { prng } from '../../deploy/local/demo/workload.js';
+import { exited } from '../../deploy/local/demo/pods.js';
+import { Cluster, type ChaosPod } from './cluster.js';
+import { servedLines, verdict, type PodVerdict } from './verify.js';
+
+export const FAULT_KINDS = ['collector-kill', 'aggregator-kill', 'kafka-restart', 'es-outage', 'pod-delete'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosOptions {
+  durationMs: number;
+  seed: number;
+  /** Executor pods alive at once (a driver pod writes too and is never deleted). */
+  pods: number;
+  rate: number;
+  rotateBytes: number;
+  partitions: number;
+  esOutageMs: number;
+  /** Faults of each kind to aim for over the run (spread at random). */
+  faultsPerKind: number;
+  workDir: string;
+  log: (msg: string) => void;
+}
+
+export interface FaultRecord {
+  kind: FaultKind;
+  at: number; // ms since the run's start
+  healedAt: number;
+  /** ms from the heal until a line the probe pod wrote at the heal was served. */
+  recoveryMs?: number;
+  detail: string;
+}
+
+export interface ChaosReport {
+  seed: number;
+  durationMs: number;
+  linesWritten: number;
+  faults: Record<FaultKind, number>;
+  maxLag: number;
+  recovery: Record<FaultKind, { median?: number; max?: number }>;
+  totals: { missing: number; duplicated: number; outOfOrder: number; corrupted: number };
+  pods: PodVerdict[];
+  records: FaultRecord[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const rnd = prng(o.seed);
+  const between = (a: number, b: number) => a + rnd() * (b - a);
+  const appId = `spark-${randomBytes(16).toString('hex')}`;
+  const prefix = `chaos-${o.seed}-${randomBytes(2).toString('hex')}`;
+  const cluster = new Cluster({ workDir: o.workDir, prefix, appId, rate: o.rate, rotateBytes: o.rotateBytes, partitions: o.partitions });
+  const records: FaultRecord[] = [];
+  let maxLag = 0;
+  try {
+    o.log(`seed ${o.seed}, app ${appId}, prefix ${prefix}, work dir ${o.workDir}`);
+    await cluster.start();
+    o.log(`stack, 2 aggregators and the query API up (${cluster.apiUrl})`);
+    const probe = cluster.startPod('driver');
+    for (let i = 0; i < o.pods; i++) cluster.startPod('executor');
+    const t0 = Date.now();
+    const end = t0 + o.durationMs;
+    const live = () => [...cluster.pods.values()].filter((p) => !p.deleted);
+    const executors = () => live().filter((p) => p.spec.role === 'executor');
+
+    const lagPoller = (async () => {
+      while (Date.now() < end) {
+        const lag = await cluster.lag().catch(() => undefined);
+        if (lag !== undefined) maxLag = Math.max(maxLag, lag);
+        await sleep(2000);
+      }
+    })();
+
+    const recoveries: Promise<void>[] = [];
+    const measureRecovery = (rec: FaultRecord) => {
+      const target = cluster.written(probe);
+      recoveries.push(
+        (async () => {
+          const deadline = Date.now() + 300_000;
+          while (Date.now() < deadline) {
+            const r = await fetch(`${cluster.apiUrl}/api/v1/apps/${appId}/executors/driver/logs?tail=1`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+            const body = r?.ok ? ((await r.json()) as { lines: { message: string }[] }) : undefined;
+            const seq = Number(/seq=(\d+)/.exec(body?.lines[0]?.message ?? '')?.[1] ?? -1);
+            if (seq >= target - 1) {
+              rec.recoveryMs = Date.now() - rec.healedAt - t0;
+              return;
+            }
+            await sleep(250);
+          }
+        })(),
+      );
+    };
+
+    const inject: Record<FaultKind, () => Promise<string>> = {
+      'collector-kill': async () => {
+        const pods = live();
+        const pod = pods[Math.floor(rnd() * pods.length)]!;
+        pod.collector.kill('SIGKILL');
+        await exited(pod.collector);
+        await sleep(between(200, 3000));
+        cluster.restartCollector(pod);
+        return pod.spec.name;
+      },
+      'aggregator-kill': async () => {
+        const i = rnd() < 0.5 ? 0 : 1;
+        const a = cluster.aggregators[i]!;
+        a.proc?.kill('SIGKILL');
+        if (a.proc) await exited(a.proc);
+        await sleep(between(1000, 8000));
+        cluster.startAggregator(i);
+        return `instance ${i}`;
+      },
+      'kafka-restart': async () => {
+        await cluster.stack.stop('kafka');
+        await sleep(between(1000, 10_000));
+        await cluster.stack.start('kafka');
+        return 'broker';
+      },
+      'es-outage': async () => {
+        await cluster.stack.stop('elasticsearch');
+        await sleep(o.esOutageMs);
+        await cluster.stack.start('elasticsearch');
+        return `${o.esOutageMs / 1000} s`;
+      },
+      'pod-delete': async () => {
+        const ex = executors();
+        const pod: ChaosPod = ex[Math.floor(rnd() * ex.length)]!;
+        const code = await cluster.deletePod(pod);
+        cluster.startPod('executor'); // executors come and go: a new one replaces it
+        return `${pod.spec.name} (collector exit ${code})`;
+      },
+    };
+
+    // One loop per kind, each at its own random times: faults overlap the way production breaks.
+    const loops = FAULT_KINDS.map(async (kind) => {
+      const mean = o.durationMs / o.faultsPerKind;
+      await sleep(between(0.1, 0.6) * mean);
+      while (Date.now() < end) {
+        const at = Date.now() - t0;
+        const detail = await inject[kind]();
+        const rec: FaultRecord = { kind, at, healedAt: Date.now() - t0, detail };
+        records.push(rec);
+        o.log(`${(at / 1000).toFixed(1).padStart(6)} s  ${kind.padEnd(16)} ${detail}`);
+        measureRecovery(rec);
+        await sleep(between(0.4, 1.2) * mean);
+      }
+    });
+    await Promise.all(loops);
+    await lagPoller;
+    o.log(`faults done after ${((Date.now() - t0) / 1000).toFixed(0)} s; stopping the writers and draining every collector`);
+
+    // Every server is up again (each loop healed its fault). Stop writing, drain.
+    for (const p of live()) p.writer.kill('SIGTERM');
+    await Promise.all(live().map((p) => exited(p.writer)));
+    await Promise.all(live().map(async (p) => {
+      p.collector.kill('SIGTERM');
+      const code = await exited(p.collector);
+      if (code !== 0) {
+        // A collector that could not drain in its grace period is restarted to finish the job.
+        o.log(`collector of ${p.spec.name} exited ${code}; restarting it to drain`);
+        cluster.restartCollector(p);
+        await sleep(15_000);
+        p.collector.kill('SIGTERM');
+        await exited(p.collector);
+      }
+    }));
+    await Promise.all(recoveries);
+
+    // Wait until the store has caught up: per pod, served == written, or nothing changes for 60 s.
+    const pods = [...cluster.pods.values()];
+    let verdicts: PodVerdict[] = [];
+    let lastTotal = -1;
+    let stableSince = Date.now();
+    for (;;) {
+      verdicts = await Promise.all(pods.map(async (p) => verdict(p.spec.name, p.spec.executorId, cluster.written(p), await servedLines(cluster.apiUrl, appId, p.spec.executorId))));
+      const total = verdicts.reduce((s, v) => s + v.served, 0);
+      if (verdicts.every((v) => v.served >= v.written)) break;
+      if (total !== lastTotal) {
+        lastTotal = total;
+        stableSince = Date.now();
+      } else if (Date.now() - stableSince > 60_000) break;
+      await sleep(3000);
+    }
+
+    const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, records.filter((r) => r.kind === k).length])) as Record<FaultKind, number>;
+    const recovery = Object.fromEntries(
+      FAULT_KINDS.map((k) => {
+        const ms = records.filter((r) => r.kind === k && r.recoveryMs !== undefined).map((r) => r.recoveryMs!).sort((a, b) => a - b);
+        return [k, ms.length ? { median: ms[Math.floor(ms.length / 2)], max: ms.at(-1) } : {}];
+      }),
+    ) as ChaosReport['recovery'];
+    const totals = { missing: 0, duplicated: 0, outOfOrder: 0, corrupted: 0 };
+    for (const v of verdicts) {
+      totals.missing += v.missing;
+      totals.duplicated += v.duplicated;
+      totals.outOfOrder += v.outOfOrder;
+      totals.corrupted += v.corrupted;
+    }
+    return { seed: o.seed, durationMs: o.durationMs, linesWritten: verdicts.reduce((s, v) => s + v.written, 0), faults, maxLag, recovery, totals, pods: verdicts, records };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+export function formatReport(r: ChaosReport): string {
+  const lines = [
+    `chaos report (seed ${r.seed}, ${r.durationMs / 1000} s)`,
+    `  lines written         ${r.linesWritten}`,
+    `  max consumer lag      ${r.maxLag}`,
+    '  faults                count  recovery median / max (s)',
+    ...FAULT_KINDS.map((k) => `    ${k.padEnd(20)}${String(r.faults[k]).padStart(5)}  ${r.recovery[k].median !== undefined ? `${(r.recovery[k].median! / 1000).toFixed(1)} / ${(r.recovery[k].max! / 1000).toFixed(1)}` : '-'}`),
+    `  missing               ${r.totals.missing}`,
+    `  duplicated            ${r.totals.duplicated}`,
+    `  out of order          ${r.totals.outOfOrder}`,
+    `  corrupted             ${r.totals.corrupted}`,
+  ];
+  const bad = r.pods.filter((p) => p.missing || p.duplicated || p.outOfOrder || p.corrupted);
+  for (const p of bad) lines.push(`    executor ${p.executorId}: written ${p.written}, served ${p.served}, missing ${p.missing}${p.firstMissing !== undefined ? ` (first seq ${p.firstMissing})` : ''}, duplicated ${p.duplicated}, out of order ${p.outOfOrder}, corrupted ${p.corrupted}`);
+  return lines.join('\n');
+}
