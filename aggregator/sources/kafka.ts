@@ -3,7 +3,7 @@
 // and the admin calls (topics, lag). Offsets are committed only by commit(),
 // which the pipeline calls after every item of a batch is stored or
 // dead-lettered.
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import { kafkaLogBridge, type Logger } from '../../contract/log.js';
 
 export interface KafkaSourceOptions {
@@ -25,6 +25,7 @@ export interface InMessage {
   key: Buffer | null;
   value: Buffer | null;
   timestamp: string;
+  headers: Record<string, string>;
 }
 
 export interface InBatch {
@@ -78,6 +79,12 @@ export class KafkaSourceError extends Error {
     super(message, options);
     this.name = 'KafkaSourceError';
   }
+}
+
+function stringHeaders(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k] = (Array.isArray(v) ? v[0] : v)?.toString() ?? '';
+  return out;
 }
 
 export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
@@ -139,7 +146,7 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
               topic: batch.topic,
               partition: batch.partition,
               highWatermark: batch.highWatermark,
-              messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp })),
+              messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: stringHeaders(m.headers) })),
             },
             { heartbeat, isStale, isRunning, pause, resolveOffset },
           );

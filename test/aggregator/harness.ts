@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createKafkaSink } from '../../collector/sinks/kafka.js';
 import { encodeBatch, kafkaKey, type Batch, type LineDoc, type Names } from '../../contract/index.js';
+import { createKafkaSource, type InMessage } from '../../aggregator/sources/kafka.js';
 import { testLog } from '../helpers/log.js';
 
 export const BIN = join(import.meta.dirname, '../../dist/aggregator/main.js');
@@ -20,12 +21,12 @@ export function source(appId: string, executorId: string, over: Partial<Source> 
   };
 }
 
-const T0 = Date.UTC(2026, 0, 15, 6, 20, 0);
+export const T0 = Date.UTC(2026, 0, 15, 6, 20, 0);
 const pad = (x: number) => String(x).padStart(2, '0');
 
 /** Event i of an executor: Spark's log4j layout, every 7th one a stack trace. */
-export function sparkEvent(i: number): string {
-  const d = new Date(T0 + i * 10);
+export function sparkEvent(i: number, t0 = T0): string {
+  const d = new Date(t0 + i * 10);
   const head = `${String(d.getUTCFullYear()).slice(2)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   if (i % 7 === 3) {
     return `${head} ERROR Executor: Exception in task ${i}.0 in stage 1.0 (TID ${i})\njava.lang.IllegalStateException: event ${i}\n\tat org.example.Job.run(Job.scala:42)\n\t... 12 more`;
@@ -34,11 +35,11 @@ export function sparkEvent(i: number): string {
 }
 
 /** `count` events of one source in batches of `perBatch`, offsets increasing like a file's bytes. */
-export function batches(src: Source, count: number, perBatch: number, first = 0): Batch[] {
+export function batches(src: Source, count: number, perBatch: number, first = 0, t0 = T0): Batch[] {
   const out: Batch[] = [];
   for (let i = first; i < first + count; i += perBatch) {
     const lines = [];
-    for (let j = i; j < Math.min(first + count, i + perBatch); j++) lines.push({ off: j * 1000, t: T0 + j * 10 + 500, m: sparkEvent(j) });
+    for (let j = i; j < Math.min(first + count, i + perBatch); j++) lines.push({ off: j * 1000, t: t0 + j * 10 + 500, m: sparkEvent(j, t0) });
     out.push({ v: 1, src, lines });
   }
   return out;
@@ -128,18 +129,20 @@ export async function stopAggregator(a: Aggregator, timeoutMs = 30_000) {
 
 export async function es<T>(esUrl: string, path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<T> {
   const res = await fetch(`${esUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return (await res.json()) as T;
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
+  return json;
 }
 
 export async function lineCount(esUrl: string, n: Names): Promise<number> {
-  await es(esUrl, `/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, {});
+  await es(esUrl, `/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, undefined, 'POST');
   const r = await es<{ count?: number }>(esUrl, `/${n.linesIndexPattern}/_count?ignore_unavailable=true&allow_no_indices=true`);
   return r.count ?? 0;
 }
 
 /** Every stored line of an app in the query API's order: (fileSeq, off) per executor. */
 export async function storedLines(esUrl: string, n: Names, appId: string): Promise<LineDoc[]> {
-  await es(esUrl, `/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, {});
+  await es(esUrl, `/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, undefined, 'POST');
   const out: LineDoc[] = [];
   let after: unknown[] | undefined;
   for (;;) {
@@ -189,4 +192,42 @@ export function seen(d: LineDoc): Seen {
 export async function cleanup(esUrl: string, n: Names & { prefix: string }): Promise<void> {
   await fetch(`${esUrl}/${n.prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
   for (const t of [n.linesTemplate, n.summaryTemplate]) await fetch(`${esUrl}/_index_template/${t}`, { method: 'DELETE' }).catch(() => undefined);
+}
+
+/** Reads a topic from the start with a fresh group until `count` messages arrived. */
+export async function readTopic(brokers: string[], topic: string, count: number, timeoutMs: number): Promise<InMessage[]> {
+  const s = createKafkaSource({ brokers, clientId: 'test-reader', groupId: `reader-${topic}-${Date.now()}`, topic, deadLetterTopic: `${topic}.unused`, sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog });
+  const got: InMessage[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got.length} of ${count} messages from ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      s.run(async (b, ctl) => {
+        got.push(...b.messages);
+        ctl.resolveOffset(b.messages.at(-1)!.offset);
+        if (got.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }).catch(reject);
+    });
+  } finally {
+    await s.stop();
+  }
+  return got;
+}
+
+export async function groupLag(brokers: string[], n: Names, groupId: string): Promise<number> {
+  const s = createKafkaSource({ brokers, clientId: 'test-lag', groupId, topic: n.linesTopic, deadLetterTopic: n.deadLetterTopic, sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog });
+  try {
+    return (await s.lag()).reduce((sum, p) => sum + p.lag, 0);
+  } finally {
+    await s.stop();
+  }
+}
+
+/** One counter's value from the aggregator's /metrics (summed over labels matching `labels`). */
+export async function metric(a: Aggregator, name: string, labels = ''): Promise<number> {
+  const port = (a.logs.find((l) => l.msg === 'metricsListening') as { port: number }).port;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith(name) && l.includes(labels) && !l.startsWith('#')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
 }

@@ -6,23 +6,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createKafkaSource } from '../../aggregator/sources/kafka.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
-import { testLog } from '../helpers/log.js';
-import { BIN, batches, cleanup, es, expected, lineCount, produce, seen, source, startAggregator, stopAggregator, storedLines, waitUntil } from './harness.js';
+import { BIN, batches, cleanup, es, expected, groupLag, lineCount, produce, seen, source, startAggregator, stopAggregator, storedLines, waitUntil } from './harness.js';
 
 const { brokers, esUrl } = testStack();
 const n = uniqueNames('agg-replay');
 after(() => cleanup(esUrl, n));
-
-async function groupLag(groupId: string): Promise<number> {
-  const s = createKafkaSource({ brokers, clientId: 'test-lag', groupId, topic: n.linesTopic, deadLetterTopic: n.deadLetterTopic, sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog });
-  try {
-    return (await s.lag()).reduce((sum, p) => sum + p.lag, 0);
-  } finally {
-    await s.stop();
-  }
-}
 
 test('setup, consume, SIGTERM, then replay from offset 0 changes nothing', { timeout: 240_000 }, async () => {
   const env = { SPARKLOGS_KAFKA_BROKERS: brokers.join(','), SPARKLOGS_ES_URL: esUrl, SPARKLOGS_PREFIX: n.prefix, SPARKLOGS_PARTITIONS: '3', PATH: process.env.PATH };
@@ -48,7 +37,7 @@ test('setup, consume, SIGTERM, then replay from offset 0 changes nothing', { tim
   assert.ok(stored.filter((d) => d.exception === 'java.lang.IllegalStateException').length > 100);
   assert.ok(stored.every((d) => d.pod === `etl-daily-exec-${d.executorId}` && d.logger === 'Executor' && d.timeClamped === undefined));
 
-  await waitUntil('the group to commit everything', 30_000, async () => (await groupLag(`${n.prefix}-group`)) === 0);
+  await waitUntil('the group to commit everything', 30_000, async () => (await groupLag(brokers, n, `${n.prefix}-group`)) === 0);
   const t0 = Date.now();
   const r = await stopAggregator(a);
   assert.deepEqual(r, { code: 0, signal: null });
@@ -56,7 +45,7 @@ test('setup, consume, SIGTERM, then replay from offset 0 changes nothing', { tim
   assert.ok(a.logs.some((l) => l.msg === 'shutdownComplete'));
 
   const summaries = async () => {
-    await es(esUrl, `/${n.executorsIndex},${n.appsIndex}/_refresh`, {});
+    await es(esUrl, `/${n.executorsIndex},${n.appsIndex}/_refresh`, undefined, 'POST');
     const r = await es<{ hits: { hits: { _id: string; _version: number; _source: Record<string, unknown> }[] } }>(esUrl, `/${n.executorsIndex},${n.appsIndex}/_search?version=true`, { size: 100, sort: [{ kind: 'asc' }] });
     return r.hits.hits.map((h) => ({ id: h._id, v: h._version, first: h._source.firstSeen, last: h._source.lastSeen })).sort((x, y) => x.id.localeCompare(y.id));
   };
@@ -70,7 +59,7 @@ test('setup, consume, SIGTERM, then replay from offset 0 changes nothing', { tim
   // A new group starts from offset 0: every record is processed again.
   const replay = startAggregator(n, brokers, esUrl, { SPARKLOGS_GROUP_ID: `${n.prefix}-replay` });
   await replay.waitFor('consuming', 60_000);
-  await waitUntil('the replay group to catch up', 90_000, async () => (await groupLag(`${n.prefix}-replay`)) === 0);
+  await waitUntil('the replay group to catch up', 90_000, async () => (await groupLag(brokers, n, `${n.prefix}-replay`)) === 0);
   assert.equal((await stopAggregator(replay)).code, 0);
   assert.equal(await lineCount(esUrl, n), want.length);
   assert.deepEqual((await storedLines(esUrl, n, appId)).map(seen), want);
