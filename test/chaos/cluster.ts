@@ -4,9 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { distDir } from '../../deploy/local/demo/paths.js';
+import { distDir, freePort } from '../../deploy/local/demo/paths.js';
 import { exited, spawnCollector, type PodSpec } from '../../deploy/local/demo/pods.js';
 import { startPrivateStack, type PrivateStack } from '../helpers/private-stack.js';
 
@@ -28,14 +27,6 @@ export interface ChaosPod {
   writer: ChildProcess;
   collector: ChildProcess;
   deleted: boolean;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export class Cluster {

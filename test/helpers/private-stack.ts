@@ -4,10 +4,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { rootDir } from '../../deploy/local/demo/paths.js';
+import { freePort, rootDir } from '../../deploy/local/demo/paths.js';
 
 const run = promisify(execFile);
 const stackScript = join(rootDir, 'deploy/local/stack');
@@ -28,14 +27,6 @@ export interface PrivateStackOptions {
   elasticsearch?: boolean;
   /** Extra elasticsearch.yml lines, e.g. { 'thread_pool.write.queue_size': '2' }. */
   esSettings?: Record<string, string>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function cacheHome(): string {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /**
@@ -18,3 +19,12 @@ function repoRoot(from: string): string {
 
 export const rootDir = repoRoot(import.meta.dirname);
 export const distDir = join(rootDir, 'dist');
+
+/** A loopback port nothing listens on right now (for child servers started on "any free port"). */
+export async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -4,9 +4,8 @@
 // line. `npm start` (main.ts) and the end-to-end test both drive this.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { distDir } from './paths.js';
+import { distDir, freePort } from './paths.js';
 import { planApp, type AppPlan } from './workload.js';
 import { startPod, type Pod, type PodSpec } from './pods.js';
 import type { PodRun } from './spark-pod.js';
@@ -39,14 +38,6 @@ export interface DemoOptions {
 export interface Services {
   apiUrl: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function serviceEnv(o: DemoOptions): NodeJS.ProcessEnv {
