@@ -41,6 +41,9 @@ const tty = process.stdout.isTTY;
 const t0 = Date.now();
 const secs = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
 let lastLines = '';
+let firstServedAt: number | undefined;
+// deploy/local/start passes the time `npm start` began, so set-up (install, build, stack) is counted too.
+const startedAt = Number(process.env.SPARKLOGS_START_MS) || t0;
 let lastLinesAt = 0;
 
 function show(p: Progress) {
@@ -54,6 +57,10 @@ function show(p: Progress) {
     case 'pod-deleted':
       return say(`pod ${p.pod}: deleted (collector drained and exited ${p.collectorExit ?? 'after being killed'}; log directory removed)`);
     case 'lines': {
+      if (p.served > 0 && firstServedAt === undefined) {
+        firstServedAt = Date.now();
+        say(`first line served by the query API, ${((firstServedAt - t0) / 1000).toFixed(1)} s after start-up (${((firstServedAt - startedAt) / 1000).toFixed(1)} s after npm start)`);
+      }
       const text = `lines written ${p.written}, served by the query API ${p.served}`;
       if (tty) {
         process.stdout.write(`\r[${secs()}s] ${text}\x1b[K`);
