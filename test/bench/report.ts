@@ -30,7 +30,7 @@ export interface Run {
 export function fmt(v: number | null | undefined, unit = ''): string {
   if (v === null || v === undefined || Number.isNaN(v)) return 'n/a';
   const abs = Math.abs(v);
-  const s = abs >= 1000 ? Math.round(v).toLocaleString('en-US') : abs >= 10 ? v.toFixed(1) : abs >= 0.1 ? v.toFixed(2) : v.toPrecision(2);
+  const s = Number.isInteger(v) && abs < 1000 ? String(v) : abs >= 1000 ? Math.round(v).toLocaleString('en-US') : abs >= 10 ? v.toFixed(1) : abs >= 0.1 ? v.toFixed(2) : v.toPrecision(2);
   return unit ? `${s} ${unit}` : s;
 }
 

@@ -39,6 +39,8 @@ export async function aggregatorThroughput(ctx: Ctx): Promise<void> {
 
     const directRate = direct.failedItems ? null : direct.docs / direct.seconds;
     if (agg.linesPerSec !== null) ctx.shared.set('pipelineLinesPerSec', agg.linesPerSec);
+    const cpu = agg.usage[0]?.cpuSeconds;
+    if (!agg.failed && cpu) ctx.shared.set('aggregatorCpuSecondsPerLine', cpu / events);
     const vsDirect = withRatio({ part: 'aggregator', name: 'throughput', value: agg.linesPerSec, unit: 'lines/s', reference: { name: 'direct bulk', value: directRate } });
     ctx.add({ ...vsDirect, target: { text: '>= 90% of direct bulk', met: vsDirect.ratio == null ? null : vsDirect.ratio >= 0.9 }, note: agg.failed?.slice(0, 200) ?? (direct.failedItems ? `${direct.failedItems} items refused by the direct loader` : undefined) });
     ctx.add({

@@ -20,15 +20,26 @@ export async function sizing(ctx: Ctx): Promise<void> {
   const lines: string[] = [`${EXECUTORS} executors x ${LINES_PER_EXECUTOR} lines/s = ${rate.toLocaleString('en-US')} lines/s`];
   lines.push(`Kafka in: ${rate.toLocaleString('en-US')} x ${raw.toFixed(0)} B = ${((rate * raw) / 1e6).toFixed(0)} MB/s of log text before compression`);
   ctx.add({ part, name: 'lines/s to ship', value: rate, unit: 'lines/s' });
+  const cpuPerLine = ctx.shared.get('aggregatorCpuSecondsPerLine');
+  let cores: number | undefined;
+  if (cpuPerLine) {
+    // On a small machine the store, not the aggregator, bounds one instance's rate: CPU per line sizes the aggregator itself.
+    cores = Math.ceil((rate * cpuPerLine) / UTILISATION);
+    lines.push(`aggregator cores: ${rate.toLocaleString('en-US')} x ${(cpuPerLine * 1e6).toFixed(1)} µs CPU per line measured / ${UTILISATION} headroom = ${cores} one-core replicas`);
+    ctx.add({ part, name: 'aggregator one-core replicas (from CPU per line)', value: cores, unit: '', note: `${(cpuPerLine * 1e6).toFixed(1)} µs of CPU per line measured in this run` });
+  }
   if (perAgg) {
     const replicas = Math.ceil(rate / (perAgg * UTILISATION));
-    const partitions = Math.ceil((replicas * 2) / 12) * 12;
     lines.push(`aggregator replicas: ${rate.toLocaleString('en-US')} / (${Math.round(perAgg).toLocaleString('en-US')} lines/s measured per instance x ${UTILISATION} headroom) = ${replicas}`);
-    lines.push(`partitions: 2 x replicas (room to scale out), rounded up to a multiple of 12 = ${partitions}`);
-    ctx.add({ part, name: 'aggregator replicas', value: replicas, unit: '', note: `${Math.round(perAgg)} lines/s per instance measured in this run, run at ${UTILISATION * 100}%` });
-    ctx.add({ part, name: 'partitions', value: partitions, unit: '' });
+    ctx.add({ part, name: 'aggregator replicas (from measured rate)', value: replicas, unit: '', note: `${Math.round(perAgg)} lines/s per instance measured in this run, run at ${UTILISATION * 100}%` });
   } else {
-    ctx.add({ part, name: 'aggregator replicas', value: null, unit: '', note: 'needs the aggregator or scale part in the same run' });
+    ctx.add({ part, name: 'aggregator replicas (from measured rate)', value: null, unit: '', note: 'needs the aggregator or scale part in the same run' });
+  }
+  const basis = cores ?? (perAgg ? Math.ceil(rate / (perAgg * UTILISATION)) : undefined);
+  if (basis) {
+    const partitions = Math.ceil((basis * 2) / 12) * 12;
+    lines.push(`partitions: 2 x ${basis} replicas (room to scale out), rounded up to a multiple of 12 = ${partitions}`);
+    ctx.add({ part, name: 'partitions', value: partitions, unit: '' });
   }
   if (stored) {
     const perDay = rate * 86_400 * stored;
