@@ -1,7 +1,6 @@
 // What every benchmark part receives: where the servers are, the input data,
 // a place for its figures, and the figures earlier parts measured (freshness
 // runs at half the pipeline maximum measured before it).
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createKafkaSource } from '../../aggregator/sources/kafka.js';
 import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
@@ -28,13 +27,7 @@ export interface Ctx {
 export const REPO = join(import.meta.dirname, '../..');
 export const DIST = join(REPO, 'dist');
 
-export async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { freePort } from '../../deploy/local/demo/paths.js';
 
 export interface Topic {
   name: string;

@@ -25,23 +25,10 @@ export interface DataSet {
   events: number;
 }
 
-/** mulberry32: tiny, fast, and the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../deploy/local/demo/workload.js';
+import { cacheHome } from '../helpers/private-stack.js';
 
-export function cacheHome(): string {
-  if (process.env.SPARKLOGS_HOME) return process.env.SPARKLOGS_HOME;
-  if (process.getuid?.() === 0) return '/var/lib/sparklogs';
-  return join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'sparklogs');
-}
+export { prng, cacheHome };
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -29,7 +29,8 @@ export interface PrivateStackOptions {
   esSettings?: Record<string, string>;
 }
 
-function cacheHome(): string {
+/** Where the stack script caches installed servers (its SPARKLOGS_HOME default). */
+export function cacheHome(): string {
   if (process.env.SPARKLOGS_HOME) return process.env.SPARKLOGS_HOME;
   if (process.getuid?.() === 0) return '/var/lib/sparklogs';
   return join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'sparklogs');
