@@ -20,7 +20,7 @@ export class ConfigError extends Error {
 export interface LoadOptions {
   argv: string[];
   env: Record<string, string | undefined>;
-  /** e.g. SPARKLOGS_COLLECTOR_ */
+  /** SPARKLOGS_ for every service */
   envPrefix: string;
 }
 
@@ -37,7 +37,11 @@ export function envNames(prefix: string, key: string, s: TSchema): string[] {
 
 function fromString(s: TSchema, raw: string): unknown {
   if (s[Kind] === 'Array') return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
-  if (s[Kind] === 'Integer' || s[Kind] === 'Number') return raw.trim() === '' ? raw : Number(raw);
+  if (s[Kind] === 'Integer' || s[Kind] === 'Number') {
+    // Not a number: keep the text, so the error shows what was typed (NaN would print as null).
+    const n = Number(raw);
+    return raw.trim() === '' || Number.isNaN(n) ? raw : n;
+  }
   if (s[Kind] === 'Boolean') {
     const v = raw.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(v)) return true;

@@ -49,3 +49,14 @@ test('daily index names round-trip to their day', () => {
   assert.equal(indexDay(n, 'x-lines-2026.01.05')?.getTime(), Date.UTC(2026, 0, 5));
   assert.equal(indexDay(n, 'x-apps'), undefined);
 });
+
+test('config errors name the key, the flag and the variable, and echo what was typed', async () => {
+  const { Type } = await import('@sinclair/typebox');
+  const { loadConfig, ConfigError } = await import('../../contract/config.js');
+  const schema = Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }), name: Type.String({ minLength: 1 }) });
+  const load = (argv: string[], env: Record<string, string> = {}) => loadConfig('x', schema, { argv, env, envPrefix: 'SPARKLOGS_' });
+  assert.throws(() => load(['--port', 'abc', '--name', 'n']), (e: unknown) => e instanceof ConfigError && /port \(--port, SPARKLOGS_PORT\): expected a whole number, >= 1, <= 65535, got "abc" from --port/.test(e.message));
+  assert.throws(() => load([]), (e: unknown) => e instanceof ConfigError && /name \(--name, SPARKLOGS_NAME\): required, not set/.test(e.message));
+  const ok = load([], { SPARKLOGS_NAME: 'a', SPARKLOGS_PORT: '9000' });
+  assert.ok(!ok.help && ok.config.port === 9000 && Object.isFrozen(ok.config));
+});
