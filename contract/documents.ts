@@ -5,7 +5,7 @@ import type { Names } from './names.js';
 // start (and by the Kubernetes setup Job); the mappings are strict so that a
 // document that does not fit is rejected (and dead-lettered), never guessed.
 
-/** One log event. `_id` is the line id (contract/line-id.ts). */
+/** One log event. `_id` is the line id (contract/line-id.ts). Executor ids are unique within an app for its whole life (Spark never reuses one), which the (fileSeq, off) order of one executor relies on. */
 export interface LineDoc {
   '@timestamp': number; // event time, ms (parsed from the line; else collection time)
   ingested: number; // collection time, ms
@@ -28,6 +28,7 @@ export interface LineDoc {
   level?: string;
   logger?: string;
   thread?: string;
+  /** The event's text after the parsed header (time, level, logger, thread are fields), then any further lines (stack traces); the whole text when nothing parsed. */
   message: string;
   exception?: string;
   mdc?: Record<string, string>;
