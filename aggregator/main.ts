@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    if (command === 'setup') await setup(source, sink, c.partitions, log);
+    if (command === 'setup') await setup(source, sink, c, log);
     else {
       const expired = await retention(sink, n, c.maxAgeDays!, c.dryRun, log);
       for (const i of expired) process.stdout.write(`${c.dryRun ? 'would delete' : 'deleted'} ${i}\n`);

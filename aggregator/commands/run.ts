@@ -56,7 +56,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   // The stores may come up after us (a fresh cluster, a restarting node): wait for them, bounded only by SIGTERM.
   for (let attempt = 0; !stopping; attempt++) {
     try {
-      await setup(source, sink, c.partitions, log);
+      await setup(source, sink, c, log);
       break;
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable) throw err;

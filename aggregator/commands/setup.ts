@@ -5,9 +5,10 @@ import type { Logger } from '../../contract/log.js';
 import type { EsSink } from '../sinks/elasticsearch.js';
 import type { KafkaSource } from '../sources/kafka.js';
 
-export async function setup(source: KafkaSource, sink: EsSink, partitions: number, log: Logger): Promise<void> {
-  await source.ensureTopics(partitions);
-  log.info({ partitions }, 'topicsReady');
+export async function setup(source: KafkaSource, sink: EsSink, o: { partitions: number; topicRetentionHours: number }, log: Logger): Promise<void> {
+  // Existing topics are left as they are: changing partitions would move keys between partitions.
+  await source.ensureTopics(o.partitions, o.topicRetentionHours * 3_600_000);
+  log.info({ partitions: o.partitions, retentionHours: o.topicRetentionHours }, 'topicsReady');
   await sink.installTemplates();
   log.info('templatesInstalled');
 }
