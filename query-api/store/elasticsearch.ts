@@ -52,13 +52,8 @@ export interface SearchHit extends StoredLine {
   highlights: string[];
 }
 
-export interface AppSummary {
-  appType: string;
-  appId: string;
-  appName?: string;
-  namespace?: string;
-  firstSeen?: number;
-  lastSeen?: number;
+/** An app as the summary documents describe it (contract AppDoc, both kinds merged), with its list position. */
+export interface AppSummary extends Omit<AppDoc, 'kind'> {
   sort: SortValues;
 }
 
