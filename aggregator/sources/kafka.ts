@@ -5,6 +5,7 @@
 // dead-lettered.
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import { kafkaLogBridge, type Logger } from '../../contract/log.js';
+import { backoffMs, sleep } from '../../contract/retry.js';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -189,7 +190,22 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
 
     async lag() {
       const a = await getAdmin();
-      const [ends, committed] = await Promise.all([a.fetchTopicOffsets(o.topic), a.fetchOffsets({ groupId: o.groupId, topics: [o.topic] })]);
+      // A broker that has just started answers "coordinator loading" (and
+      // similar retriable errors) for a few seconds: retry those, bounded.
+      const deadline = Date.now() + 30_000;
+      let attempt = 0;
+      const fetchBoth = async () => {
+        for (;;) {
+          try {
+            return await Promise.all([a.fetchTopicOffsets(o.topic), a.fetchOffsets({ groupId: o.groupId, topics: [o.topic] })]);
+          } catch (err) {
+            const retriable = (err as { retriable?: boolean }).retriable === true;
+            if (!retriable || Date.now() > deadline) throw err;
+            await sleep(backoffMs({ initialMs: 100, maxMs: 2_000, factor: 2, jitter: 0.5 }, attempt++));
+          }
+        }
+      };
+      const [ends, committed] = await fetchBoth();
       const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
       return ends.map((e) => {
         const c = done.get(e.partition) ?? -1;
