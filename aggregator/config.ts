@@ -27,6 +27,9 @@ export const ConfigSchema = Type.Object({
   timeZone: Type.String({ minLength: 1, default: 'UTC', description: 'Zone of log times printed without one (IANA name).' }),
   maxAgeDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'retention: delete daily line indices older than this many days.' })),
   dryRun: Type.Boolean({ default: false, description: 'retention: list what would be deleted, delete nothing.' }),
+  sink: Type.Union([Type.Literal('elasticsearch'), Type.Literal('null')], { default: 'elasticsearch', description: 'Where lines go: `elasticsearch`, or `null` (benchmarks only: decode, parse and build documents, then discard them and commit; measures the aggregator\'s own ceiling).' }),
+  watchPods: Type.Boolean({ default: false, description: 'Watch the pods of the collected apps through the Kubernetes API and store their lifecycle (exit code, reason, start and finish times) as executor facts. Needs the in-cluster service account (or KUBECONFIG) and RBAC to list and watch pods.' }),
+  watchNamespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { default: [], description: 'Namespaces whose pods are watched (empty: all namespaces, needs a ClusterRole).' }),
   pauseAfterBulkMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 0, description: 'Tests only: wait this long between a stored bulk and its offset commit (makes a crash in that window deterministic).' }),
 });
 
