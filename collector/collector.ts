@@ -8,6 +8,7 @@ import { compilePatterns } from './sources/scan.js';
 import { Tailer } from './sources/tailer.js';
 import { BatchSender, toMessages } from './sinks/batch-sender.js';
 import type { LineSink } from './sinks/kafka.js';
+import { writeSpool, type SpoolResult } from './spool/spool.js';
 import { newDecoderStats, type DecoderStats } from './transforms/file-decoder.js';
 import { startTest } from './transforms/multiline.js';
 
@@ -48,6 +49,25 @@ export class Collector {
 
   unread(): { file: string; bytes: number }[] {
     return this.tailer?.unread() ?? [];
+  }
+
+  async unreadNow(): Promise<{ file: string; bytes: number }[]> {
+    return (await this.tailer?.unreadNow()) ?? [];
+  }
+
+  private finished = false;
+  private spoolWanted: ((r: SpoolResult | Error) => void) | undefined;
+
+  /**
+   * The deadline is near and Kafka has not acknowledged everything: stop
+   * sending and copy what is unacknowledged into the spool directory. Resolves
+   * once run() has stopped and the entry is written (or with the error).
+   */
+  spoolAndStop(): Promise<SpoolResult | Error> {
+    const done = new Promise<SpoolResult | Error>((resolve) => (this.spoolWanted = resolve));
+    if (!this.tailer || this.finished) this.spoolWanted!(new Error(this.finished ? 'the collector already stopped' : 'nothing is tailed yet'));
+    this.abort();
+    return done;
   }
 
   async run(): Promise<void> {
@@ -127,7 +147,34 @@ export class Collector {
         }
       }
     } finally {
+      if (this.spoolWanted) await this.spool(tailer);
       await tailer.close();
+      this.finished = true;
+    }
+  }
+
+  private async spool(tailer: Tailer): Promise<void> {
+    const c = this.p.config;
+    const resolve = this.spoolWanted!;
+    try {
+      const r = await writeSpool(
+        c.spoolDir!,
+        this.p.identity,
+        {
+          format: c.format,
+          maxLineBytes: c.maxLineBytes,
+          multiline: c.multiline,
+          profile: c.appType === 'generic' ? 'continuation' : 'timestamped',
+          ...(c.firstLine !== undefined ? { firstLine: c.firstLine } : {}),
+          maxEventLines: c.maxEventLines,
+          maxEventBytes: c.maxEventBytes,
+        },
+        tailer.spoolSources(),
+        c.spoolMaxBytes,
+      );
+      resolve(r);
+    } catch (err) {
+      resolve(err as Error);
     }
   }
 

@@ -49,6 +49,9 @@ export const CollectorConfigSchema = Type.Object({
   retryMaxMs: Int('Longest wait between Kafka retries (exponential backoff with jitter).', 10_000, 100, 300_000),
   checkpointIntervalMs: Int('Checkpoint at most this often (and always at new files, releases and exit).', 1000, 0, 60_000),
   shutdownTimeoutMs: Int('On SIGTERM/SIGINT: time to read to EOF, send and checkpoint before exiting non-zero.', 25_000, 100, 600_000),
+  spoolDir: Type.Optional(Type.String({ description: 'Node-level spool directory (a hostPath shared with sparklogs-spool): when the shutdown deadline is about to pass with lines Kafka has not acknowledged (pod deleted during a Kafka outage), their bytes are copied here and shipped later under the same line ids. Off when unset.', minLength: 1 })),
+  spoolReserveMs: Int('With a spool directory: start spooling this long before the shutdown deadline.', 3000, 100, 60_000),
+  spoolMaxBytes: Int('Most bytes one collector writes into the spool (the rest is reported as lost).', 1 << 30, 1 << 20, 2 ** 40),
   metricsPort: Type.Optional(Type.Integer({ description: 'Serve Prometheus metrics on this port (off when unset).', minimum: 1, maximum: 65535 })),
 });
 

@@ -58,12 +58,35 @@ async function main(): Promise<number> {
     stopping = true;
     log.info({ event: 'shutdownRequested', signal: sig, deadlineMs: c.shutdownTimeoutMs }, 'draining: reading every file to its end');
     collector.drain();
+    if (c.spoolDir !== undefined) {
+      // Kafka has not acknowledged everything and the pod is going away: put
+      // the rest where the node keeps it, for sparklogs-spool to ship.
+      setTimeout(() => {
+        void (async () => {
+          const unread = (await collector.unreadNow()).filter((u) => u.bytes > 0);
+          log.error({ event: 'spoolStarted', unread, spoolDir: c.spoolDir }, 'the drain will not finish in time: spooling what Kafka has not acknowledged');
+          const r = await collector.spoolAndStop();
+          if (r instanceof Error) {
+            log.fatal({ event: 'spoolFailed', code: 'SPOOL_FAILED', err: r, unread }, `spooling failed: ${r.message}`);
+            process.exit(1);
+          }
+          if (r.leftOut > 0) {
+            log.fatal({ event: 'spoolIncomplete', code: 'SPOOL_FULL', entry: r.dir, bytes: r.bytes, leftOut: r.leftOut }, `spool limit reached: ${r.leftOut} bytes not spooled`);
+            process.exit(1);
+          }
+          log.warn({ event: 'spooled', entry: r.dir, files: r.files, bytes: r.bytes }, 'unacknowledged lines are in the spool: sparklogs-spool ships them');
+          process.exit(0);
+        })();
+      }, Math.max(0, c.shutdownTimeoutMs - c.spoolReserveMs)).unref();
+    }
     setTimeout(() => {
-      // The pod's grace period is about to end in a SIGKILL: say what is left.
-      const unread = collector.unread().filter((u) => u.bytes > 0);
-      log.fatal({ event: 'shutdownDeadlineMissed', code: 'SHUTDOWN_DEADLINE', unread }, `lines remain unsent after ${c.shutdownTimeoutMs} ms`);
-      collector.abort();
-      process.exit(1);
+      void (async () => {
+        // The pod's grace period is about to end in a SIGKILL: say what is left.
+        const unread = await Promise.race([collector.unreadNow(), new Promise<{ file: string; bytes: number }[]>((r) => setTimeout(() => r(collector.unread()), 200))]);
+        log.fatal({ event: 'shutdownDeadlineMissed', code: 'SHUTDOWN_DEADLINE', unread: unread.filter((u) => u.bytes > 0) }, `lines remain unsent after ${c.shutdownTimeoutMs} ms`);
+        collector.abort();
+        process.exit(1);
+      })();
     }, c.shutdownTimeoutMs).unref();
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));

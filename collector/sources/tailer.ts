@@ -6,6 +6,7 @@ import type { Logger } from '../../contract/log.js';
 import type { LogEvent } from '../../contract/record.js';
 import { STATE_VERSION, type CollectorState, type FileEntry } from '../checkpoint/state.js';
 import type { BaseIdentity } from '../identity.js';
+import type { SpoolSource } from '../spool/spool.js';
 import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
 import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, scan, type Found, type PathPattern } from './scan.js';
 
@@ -107,6 +108,21 @@ export class Tailer {
   /** Per file: bytes not yet acknowledged by Kafka (read or not). */
   unread(): { file: string; bytes: number }[] {
     return [...this.files.values()].map((t) => ({ file: t.entry.path, bytes: Math.max(0, t.size - t.entry.off) }));
+  }
+
+  /** Per file: bytes not yet acknowledged, from a fresh stat (unread() may be as old as the last poll). */
+  async unreadNow(): Promise<{ file: string; bytes: number }[]> {
+    const out: { file: string; bytes: number }[] = [];
+    for (const t of this.files.values()) {
+      const size = await t.fh.stat({ bigint: true }).then((s) => Number(s.size), () => t.size);
+      out.push({ file: t.entry.path, bytes: Math.max(0, size - t.entry.off) });
+    }
+    return out;
+  }
+
+  /** What the spool needs: every tracked file with its acknowledged offset and open descriptor. */
+  spoolSources(): SpoolSource[] {
+    return [...this.files.values()].map((t) => ({ fileId: t.entry.fileId, fileSeq: t.entry.fileSeq, file: t.entry.file, off: t.entry.off, fh: t.fh }));
   }
 
   async poll(drain: boolean): Promise<Round> {
