@@ -10,6 +10,8 @@ export const AGGREGATOR_ERRORS = {
   RETENTION_AGE_MISSING: { retriable: false },
   /** The configured time zone is not an IANA zone this Node knows. */
   TIME_ZONE_UNKNOWN: { retriable: false },
+  /** A command that needs the store (retention) was run with sink=null, which stores nothing. */
+  SINK_NULL: { retriable: false },
   /** SIGTERM's deadline passed before the batch in flight could be stored; it is replayed later. */
   SHUTDOWN_DEADLINE_MISSED: { retriable: true },
 } as const;

@@ -11,6 +11,7 @@ import { setup } from './commands/setup.js';
 import { ConfigSchema, ENV_PREFIX } from './config.js';
 import { AggregatorError } from './errors.js';
 import { createEsSink } from './sinks/elasticsearch.js';
+import { createNullSink } from './sinks/null.js';
 import { createKafkaSource } from './sources/kafka.js';
 import { ZonedClock } from './transforms/zoned-time.js';
 
@@ -50,10 +51,13 @@ async function main(): Promise<void> {
   if (command === 'retention' && c.maxAgeDays === undefined) {
     configError(new AggregatorError('RETENTION_AGE_MISSING', `maxAgeDays (--max-age-days, ${ENV_PREFIX}MAX_AGE_DAYS): required by retention, not set. Expected a whole number >= 1.`).message);
   }
+  if (command === 'retention' && c.sink === 'null') {
+    configError(new AggregatorError('SINK_NULL', `sink (--sink, ${ENV_PREFIX}SINK): retention deletes stored indices, so it needs sink=elasticsearch, got null.`).message);
+  }
 
   const log = createLogger('sparklogs-aggregator', c.logLevel);
   const n = names(c.prefix);
-  const sink = createEsSink({ url: c.esUrl, names: n, requestTimeoutMs: c.esRequestTimeoutMs });
+  const sink = c.sink === 'null' ? createNullSink() : createEsSink({ url: c.esUrl, names: n, requestTimeoutMs: c.esRequestTimeoutMs });
   const source = createKafkaSource({
     brokers: c.kafkaBrokers, clientId: `${PROGRAM}-${hostname()}`, groupId: c.groupId, topic: n.linesTopic, deadLetterTopic: n.deadLetterTopic,
     sessionTimeoutMs: c.sessionTimeoutMs, maxBytesPerPartition: c.maxBytesPerPartition, log: log.child({ component: 'kafka' }),

@@ -48,10 +48,14 @@ export async function startAggregator(ctx: Ctx, prefix: string, groupId: string,
   };
 }
 
-/** Runs `instances` aggregators of one group over a pre-filled topic until `events` lines are indexed. */
-export async function measureAggregators(ctx: Ctx, prefix: string, events: number, instances: number, timeoutMs: number): Promise<AggregatorRun> {
-  const group = `${prefix}-group`;
-  const procs = await Promise.all(Array.from({ length: instances }, () => startAggregator(ctx, prefix, group)));
+/**
+ * Runs `instances` aggregators of one group over a pre-filled topic until
+ * `events` lines are indexed (with SPARKLOGS_SINK=null in `env`: counted and
+ * committed, not stored). A new `group` reads the topic again from offset 0.
+ */
+export async function measureAggregators(ctx: Ctx, prefix: string, events: number, instances: number, timeoutMs: number, o: { group?: string; env?: Record<string, string> } = {}): Promise<AggregatorRun> {
+  const group = o.group ?? `${prefix}-group`;
+  const procs = await Promise.all(Array.from({ length: instances }, () => startAggregator(ctx, prefix, group, o.env)));
   const total = async () => (await Promise.all(procs.map((a) => a.indexed()))).reduce<number>((s, n) => s + (n ?? 0), 0);
   let first: { t: number; n: number } | undefined;
   let last = { t: performance.now(), n: 0 };
