@@ -3,33 +3,20 @@
 // the entries collectors spooled when their pod was deleted while Kafka was
 // unavailable (collector/spool/), then removes them. `--once` drains what is
 // there and exits: for a Job, a test, or a hand-run after an incident.
-import { Type } from '@sinclair/typebox';
 import { ConfigError, loadConfig } from '../contract/config.js';
 import { createLogger } from '../contract/log.js';
-import { names, DEFAULT_PREFIX } from '../contract/names.js';
+import { names } from '../contract/names.js';
 import { DEFAULT_RETRY, sleep } from '../contract/retry.js';
 import { BatchSender } from './sinks/batch-sender.js';
 import { createKafkaSink } from './sinks/kafka.js';
+import { SpoolConfigSchema } from './spool/config.js';
 import { drainSpool } from './spool/drain.js';
 
-const Schema = Type.Object({
-  spoolDir: Type.String({ minLength: 1, description: 'The spool directory collectors write to (same hostPath).' }),
-  kafkaBrokers: Type.Array(Type.String({ minLength: 1 }), { description: 'Kafka bootstrap servers.', default: ['127.0.0.1:9092'], minItems: 1 }),
-  prefix: Type.String({ description: 'Name prefix of the topic (<prefix>.lines).', default: DEFAULT_PREFIX, pattern: '^[a-z0-9][a-z0-9._-]*$' }),
-  logLevel: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((l) => Type.Literal(l)), { description: 'Level of its own logs.', default: 'info' }),
-  compression: Type.Union([Type.Literal('gzip'), Type.Literal('none')], { description: 'Compression of Kafka messages.', default: 'gzip' }),
-  requestTimeoutMs: Type.Integer({ description: 'How long one produce request waits for acks of all in-sync replicas.', default: 10_000, minimum: 1000, maximum: 300_000 }),
-  retryMaxMs: Type.Integer({ description: 'Longest wait between Kafka retries.', default: 10_000, minimum: 100, maximum: 300_000 }),
-  scanIntervalMs: Type.Integer({ description: 'How often the directory is looked at for new entries.', default: 2000, minimum: 50, maximum: 600_000 }),
-  batchMaxBytes: Type.Integer({ description: 'Most text bytes in one Kafka message.', default: 256 * 1024, minimum: 4096, maximum: 900 * 1024 }),
-  chunkBytes: Type.Integer({ description: 'Bytes of an entry decoded and sent at once (bounds memory).', default: 4 << 20, minimum: 65_536, maximum: 256 << 20 }),
-  once: Type.Boolean({ description: 'Ship what is there now, then exit (0: all shipped; 1: something failed).', default: false }),
-});
 
 async function main(): Promise<number> {
   let loaded;
   try {
-    loaded = loadConfig('sparklogs-spool', Schema, { argv: process.argv.slice(2), env: process.env, envPrefix: 'SPARKLOGS_' });
+    loaded = loadConfig('sparklogs-spool', SpoolConfigSchema, { argv: process.argv.slice(2), env: process.env, envPrefix: 'SPARKLOGS_' });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sparklogs-spool: ${err.message}\n`);

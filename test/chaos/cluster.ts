@@ -3,10 +3,10 @@
 // (a writer as the Spark container, a collector sidecar) that come and go.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { distDir, freePort } from '../../deploy/local/demo/paths.js';
-import { exited, spawnCollector, type PodSpec } from '../../deploy/local/demo/pods.js';
+import { collectorEnv, exited, type PodSpec } from '../../deploy/local/demo/pods.js';
 import { startPrivateStack, type PrivateStack } from '../helpers/private-stack.js';
 
 export interface ClusterOptions {
@@ -34,11 +34,15 @@ export class Cluster {
   readonly aggregators: { proc?: ChildProcess; metricsPort: number }[] = [];
   api?: ChildProcess;
   apiUrl = '';
+  /** The node's spool (a hostPath in Kubernetes) and its sparklogs-spool. */
+  readonly spoolDir: string;
+  spool?: ChildProcess;
   readonly pods = new Map<string, ChaosPod>();
   private nextExecutor = 1;
 
   constructor(readonly o: ClusterOptions) {
     mkdirSync(join(o.workDir, 'counts'), { recursive: true });
+    this.spoolDir = join(o.workDir, 'node-spool');
   }
 
   private env(): NodeJS.ProcessEnv {
@@ -63,6 +67,9 @@ export class Cluster {
     const setup = spawn(process.execPath, [join(distDir, 'aggregator/main.js'), 'setup'], { env: this.env(), stdio: 'ignore' });
     const code = await exited(setup);
     if (code !== 0) throw new Error(`aggregator setup exited ${code}`);
+    const spoolOut = this.logFile('spool');
+    this.spool = spawn(process.execPath, [join(distDir, 'collector/spool-main.js')], { env: { ...this.env(), SPARKLOGS_SPOOL_DIR: this.spoolDir, SPARKLOGS_SCAN_INTERVAL_MS: '1000' }, stdio: ['ignore', spoolOut, spoolOut] });
+    closeSync(spoolOut);
     for (let i = 0; i < 2; i++) {
       this.aggregators.push({ metricsPort: await freePort() });
       this.startAggregator(i);
@@ -115,7 +122,28 @@ export class Cluster {
   }
 
   private spawnCollector(spec: PodSpec, logDir: string, uid: string): ChildProcess {
-    return spawnCollector(spec, { kafkaBrokers: this.stack.brokers.join(','), prefix: this.o.prefix, graceMs: 30_000, workDir: this.o.workDir }, logDir, uid);
+    const out = this.logFile(`${spec.name}.collector`);
+    const env = { ...collectorEnv(spec, { kafkaBrokers: this.stack.brokers.join(','), prefix: this.o.prefix, graceMs: 30_000 }, logDir, uid), SPARKLOGS_SPOOL_DIR: this.spoolDir };
+    const p = spawn(process.execPath, [join(distDir, 'collector/main.js')], { stdio: ['ignore', out, out], env });
+    closeSync(out);
+    return p;
+  }
+
+  collectorLog(pod: ChaosPod): string {
+    try {
+      return readFileSync(join(this.o.workDir, `${pod.spec.name}.collector.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Complete spool entries not shipped yet. */
+  spooled(): number {
+    try {
+      return readdirSync(this.spoolDir).filter((n) => !n.startsWith('.') && !n.startsWith('_')).length;
+    } catch {
+      return 0;
+    }
   }
 
   restartCollector(pod: ChaosPod): void {
@@ -143,7 +171,7 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    const all = [...this.pods.values()].flatMap((p) => [p.writer, p.collector]).concat(this.aggregators.flatMap((a) => (a.proc ? [a.proc] : [])), this.api ? [this.api] : []);
+    const all = [...this.pods.values()].flatMap((p) => [p.writer, p.collector]).concat(this.aggregators.flatMap((a) => (a.proc ? [a.proc] : [])), this.api ? [this.api] : [], this.spool ? [this.spool] : []);
     for (const p of all) if (p.exitCode === null) p.kill('SIGKILL');
     await this.stack?.destroy();
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TObject } from '@sinclair/typebox';
 import { envNames, loadConfig } from '../../contract/config.js';
 import { CollectorConfigSchema } from '../../collector/config.js';
+import { SpoolConfigSchema } from '../../collector/spool/config.js';
 import { ConfigSchema as AggregatorConfigSchema } from '../../aggregator/config.js';
 import { ConfigSchema as QueryApiConfigSchema } from '../../query-api/config.js';
 import { compilePatterns } from '../../collector/sources/scan.js';
@@ -18,6 +19,7 @@ export type Json = Record<string, unknown>;
 export interface Container {
   name: string;
   image?: string;
+  command?: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: Json }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -55,7 +57,12 @@ export const SERVICES: Record<string, Service> = {
 
 export const ENV_PREFIX = 'SPARKLOGS_';
 
-export const serviceOf = (c: Container) => (c.image ? SERVICES[c.image.replace(/[:@].*$/, '')] : undefined);
+const SPOOL: Service = { program: 'sparklogs-spool', schema: SpoolConfigSchema, dir: 'collector' };
+/** The program a container runs: by image, and for the collector image by command (sparklogs-spool shares it). */
+export const serviceOf = (c: Container) => {
+  if (c.image?.replace(/[:@].*$/, '') === 'sparklogs/collector' && (c.command ?? []).some((x) => x.endsWith('/spool-main.js'))) return SPOOL;
+  return c.image ? SERVICES[c.image.replace(/[:@].*$/, '')] : undefined;
+};
 
 export const optionEnvNames = (s: Service) => new Set(Object.entries(s.schema.properties).flatMap(([k, v]) => envNames(ENV_PREFIX, k, v)));
 
