@@ -1,7 +1,7 @@
 // The long-running consumer: templates and topics first (retried until the
-// stores answer), then the consumer group, the metrics server and the
-// SIGTERM path (finish the batch in flight, commit, disconnect, exit within
-// the deadline).
+// stores answer), then the pod watcher (watchPods), the consumer group, the
+// metrics server and the SIGTERM path (finish the batch in flight, commit,
+// stop the watcher, disconnect, exit within the deadline).
 import type { Names } from '../../contract/names.js';
 import type { Logger } from '../../contract/log.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
@@ -11,6 +11,7 @@ import { createMetrics, startMetricsServer } from '../metrics.js';
 import { createPipeline } from '../pipeline.js';
 import type { EsSink } from '../sinks/elasticsearch.js';
 import type { KafkaSource } from '../sources/kafka.js';
+import { startPodWatcher, type PodWatcher } from '../sources/kubernetes.js';
 import type { ZonedClock } from '../transforms/zoned-time.js';
 import { setup } from './setup.js';
 
@@ -29,6 +30,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   metrics.storeAvailable.set(1);
   let started = false;
   let stopping = false;
+  let pods: PodWatcher | undefined;
   const server = await startMetricsServer(metrics, c.metricsHost, c.metricsPort, () => started && !stopping);
   const addr = server.address();
   log.info({ port: typeof addr === 'object' && addr ? addr.port : c.metricsPort }, 'metricsListening');
@@ -44,6 +46,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
     }, c.shutdownTimeoutMs);
     // The consumer's disconnect waits for the batch in flight, which commits when stored.
     await source.stop();
+    await pods?.stop();
     await sink.close().catch(() => undefined);
     await new Promise((res) => server.close(res));
     clearTimeout(deadline);
@@ -66,6 +69,9 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
     }
   }
   if (stopping) return;
+
+  // Pod ends (exit code, OOMKilled, finish) as executor facts; the templates are installed by now.
+  if (c.watchPods) pods = startPodWatcher({ namespaces: c.watchNamespaces, sink, names, log, retry });
 
   const handle = createPipeline({
     source, sink, names, clock, metrics, log, retry,

@@ -192,3 +192,34 @@ test('every collector sidecar is native, and reads files another container of it
   }
   assert.ok(sidecars >= 2);
 });
+
+test('the aggregator watches pods only where it may list and watch them', () => {
+  const all = applied();
+  let checked = 0;
+  for (const dir of tops) {
+    const objs = renderKustomization(dir).objects;
+    const agg = objs.find((o) => o.kind === 'Deployment' && allContainers((o.spec as { template: { spec: PodSpec } }).template.spec).some((c) => serviceOf(c)?.program === 'sparklogs-aggregator'));
+    if (!agg) continue;
+    checked++;
+    const pod = (agg.spec as { template: { spec: PodSpec & { automountServiceAccountToken?: boolean } } }).template.spec;
+    const c = pod.containers.find((x) => serviceOf(x)?.program === 'sparklogs-aggregator')!;
+    const config = loadAs(serviceOf(c)!, c, resolveEnv(c, agg.metadata!.namespace!, objs).env);
+    assert.equal(config.watchPods, true, `${rel(dir)}: lifecycle facts (exit code, OOMKilled) need the pod watcher`);
+    assert.notEqual(pod.automountServiceAccountToken, false, `${rel(dir)}: the watcher needs the service account token`);
+    const namespaces = config.watchNamespaces as string[];
+    assert.ok(namespaces.length > 0, `${rel(dir)}: watching every namespace needs a ClusterRoleBinding, which sparklogs does not ship`);
+    for (const ns of namespaces) {
+      // The RoleBinding lives with the jobs namespace's own kustomization (deploy/spark), applied beside the overlay.
+      const binding = all.find((o) => o.kind === 'RoleBinding' && o.metadata?.namespace === ns
+        && (o as unknown as { subjects: { kind: string; name: string; namespace?: string }[] }).subjects.some((s) => s.kind === 'ServiceAccount' && s.name === pod.serviceAccountName && s.namespace === agg.metadata!.namespace));
+      assert.ok(binding, `${rel(dir)}: no RoleBinding in ${ns} for ${agg.metadata!.namespace}/${pod.serviceAccountName}`);
+      const ref = (binding as unknown as { roleRef: { kind: string; name: string } }).roleRef;
+      const role = all.find((o) => o.kind === ref.kind && o.metadata?.name === ref.name && (ref.kind === 'ClusterRole' || o.metadata?.namespace === ns)) as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] } | undefined;
+      assert.ok(role, `${rel(dir)}: ${ref.kind} ${ref.name}`);
+      for (const verb of ['list', 'watch']) {
+        assert.ok(role.rules.some((r) => r.apiGroups.includes('') && r.resources.includes('pods') && r.verbs.includes(verb)), `${ref.name} lacks ${verb} pods`);
+      }
+    }
+  }
+  assert.ok(checked >= 2);
+});

@@ -1,0 +1,329 @@
+// The pod watcher: lists and watches the pods of the watched namespaces
+// through the Kubernetes API (the one file that imports its client) and
+// stores each collected pod's end as the executor's 'lifecycle' document
+// (transforms/pod-lifecycle.ts): exit code, reason such as OOMKilled, start
+// and finish. The query API shows them and ends a follow once every executor
+// has finished.
+//
+// Failures it is built for: a watch that breaks or is closed by the server
+// (re-watched from the last resourceVersion), a resourceVersion the server no
+// longer has (410 Gone: relist), an API server that is down (bounded
+// backoff), pods deleted while no watch was open (a relist misses a pod it
+// knew: it ended then), Elasticsearch down (documents wait, newest per
+// executor, in a bounded queue).
+//
+// Every pod is watched, not a label selection: Spark, Flink and Flume pods
+// share no label (selectors cannot OR), and whether a pod is ours is decided
+// by its collector sidecar, the same place its identity comes from.
+import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import type { Logger } from '../../contract/log.js';
+import type { Names } from '../../contract/names.js';
+import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
+import type { BulkItem, EsSink } from '../sinks/elasticsearch.js';
+import { lifecycleDoc, lifecycleItem, podIdentity, PodIdentityError, type Pod } from '../transforms/pod-lifecycle.js';
+
+export interface PodWatcherOptions {
+  /** Empty: every namespace (needs a ClusterRoleBinding). */
+  namespaces: readonly string[];
+  sink: Pick<EsSink, 'bulk'>;
+  names: Names;
+  log: Logger;
+  retry: RetryPolicy;
+  /** Default: KUBECONFIG, ~/.kube/config, else the in-cluster service account. */
+  kubeConfig?: KubeConfig;
+  /** Pods per list page: bounds memory on a large namespace. */
+  pageSize?: number;
+  /** The server closes a watch after this long (plus jitter); it is then re-opened. */
+  watchTimeoutSeconds?: number;
+  /** Pods tracked at once (alive and ours): bounds memory. */
+  maxTracked?: number;
+  /** Lifecycle documents waiting for Elasticsearch at most (the newest per executor is kept). */
+  maxPending?: number;
+  bulkSize?: number;
+  /** On stop, documents still waiting are given this long to be stored. */
+  flushTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface PodWatcher {
+  /** Resolves once every watched scope has been listed once (tests, metrics). */
+  readonly listed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What a relist needs of a pod it no longer sees: the fields the transform reads. */
+function slim(p: Pod): Pod {
+  const m = p.metadata ?? {};
+  return {
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels, annotations: m.annotations },
+    spec: p.spec && { nodeName: p.spec.nodeName, restartPolicy: p.spec.restartPolicy, containers: p.spec.containers?.map((c) => ({ name: c.name, env: c.env })), initContainers: p.spec.initContainers?.map((c) => ({ name: c.name, env: c.env })) },
+    status: p.status && { phase: p.status.phase, reason: p.status.reason, startTime: p.status.startTime, containerStatuses: p.status.containerStatuses },
+  };
+}
+
+/** A bounded insertion-ordered map: the oldest entry goes first. */
+class Bounded<V> extends Map<string, V> {
+  dropped = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(k: string, v: V): this {
+    super.delete(k);
+    super.set(k, v);
+    while (this.size > this.max) {
+      super.delete(this.keys().next().value!);
+      this.dropped++;
+    }
+    return this;
+  }
+}
+
+type WatchEnd = { kind: 'closed'; events: number; rv: string } | { kind: 'gone' } | { kind: 'failed'; err: Error; rv: string };
+
+function statusCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
+  const kc = o.kubeConfig ?? new KubeConfig();
+  if (!o.kubeConfig) kc.loadFromDefault();
+  const api = kc.makeApiClient(CoreV1Api);
+  const watch = new Watch(kc);
+  const now = o.now ?? Date.now;
+  const pageSize = o.pageSize ?? 500;
+  const watchTimeout = o.watchTimeoutSeconds ?? 300;
+  const bulkSize = o.bulkSize ?? 500;
+  const log = o.log.child({ component: 'pods' });
+  const stopping = new AbortController();
+
+  // uid -> the pod as last seen, while it lives (a relist that misses it knows it ended unseen).
+  const live = new Bounded<{ scope: string; pod: Pod }>(o.maxTracked ?? 20_000);
+  // uid -> the last document queued for it (or the identity error logged): no rewrite of unchanged facts.
+  const seen = new Bounded<string>(o.maxTracked ?? 20_000);
+  const pending = new Bounded<BulkItem>(o.maxPending ?? 10_000);
+  let wake: () => void = () => undefined;
+
+  function observe(scope: string, type: string, pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const deleted = type === 'DELETED';
+    const at = now();
+    let doc;
+    try {
+      if (!podIdentity(pod)) return;
+      doc = lifecycleDoc(pod, { deleted, observedAt: at });
+    } catch (err) {
+      if (!(err instanceof PodIdentityError)) throw err;
+      if (seen.get(uid) !== err.message) log.warn({ event: 'podIdentityUnresolved', uid, err: err.message }, 'pod lifecycle skipped: identity unresolved');
+      seen.set(uid, err.message);
+      return;
+    }
+    if (deleted) live.delete(uid);
+    else live.set(uid, { scope, pod: slim(pod) });
+    if (!doc) return;
+    const key = JSON.stringify(doc);
+    if (seen.get(uid) !== key) {
+      seen.set(uid, key);
+      const item = lifecycleItem(o.names, doc, at);
+      pending.set(item.id, item);
+      log.info({ event: 'podEnded', pod: doc.pod, namespace: doc.namespace, appId: doc.appId, executorId: doc.executorId, exitCode: doc.exitCode, reason: doc.reason }, 'pod ended');
+      wake();
+    }
+    if (deleted) seen.delete(uid);
+  }
+
+  async function relist(scope: string, ns: string | undefined): Promise<string> {
+    const present = new Set<string>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = ns === undefined
+        ? await api.listPodForAllNamespaces({ limit: pageSize, ...(cont ? { _continue: cont } : {}) })
+        : await api.listNamespacedPod({ namespace: ns, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+      for (const p of page.items) {
+        if (p.metadata?.uid) present.add(p.metadata.uid);
+        observe(scope, 'ADDED', p as Pod);
+      }
+      cont = page.metadata?._continue || undefined;
+      rv = page.metadata?.resourceVersion ?? '';
+    } while (cont && !stopping.signal.aborted);
+    // Pods this watcher knew alive that are gone now: deleted while no watch was open.
+    let vanished = 0;
+    for (const [uid, { scope: s, pod }] of [...live]) {
+      if (s !== scope || present.has(uid)) continue;
+      vanished++;
+      observe(scope, 'DELETED', pod);
+    }
+    log.info({ event: 'podsListed', scope, pods: present.size, vanished, resourceVersion: rv }, 'pods listed');
+    return rv;
+  }
+
+  function watchOnce(scope: string, path: string, rv: string): Promise<WatchEnd> {
+    return new Promise((resolve) => {
+      let events = 0;
+      let lastRv = rv;
+      let ctl: AbortController | undefined;
+      let settled = false;
+      const finish = (end: WatchEnd) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(idle);
+        stopping.signal.removeEventListener('abort', onStop);
+        ctl?.abort();
+        resolve(end);
+      };
+      // A connection that died without a FIN sends nothing, not even bookmarks: give up on it.
+      const idleMs = (watchTimeout + 60) * 1000;
+      let idle = setTimeout(() => finish({ kind: 'failed', err: new Error(`watch idle for ${idleMs} ms`), rv: lastRv }), idleMs);
+      const onStop = () => finish({ kind: 'closed', events, rv: lastRv });
+      stopping.signal.addEventListener('abort', onStop, { once: true });
+      watch
+        .watch(
+          path,
+          { allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: watchTimeout + Math.floor(Math.random() * 60) },
+          (type, obj: Pod & { code?: number; message?: string }) => {
+            clearTimeout(idle);
+            idle = setTimeout(() => finish({ kind: 'failed', err: new Error(`watch idle for ${idleMs} ms`), rv: lastRv }), idleMs);
+            if (type === 'ERROR') {
+              if (obj.code === 410) return finish({ kind: 'gone' });
+              return finish({ kind: 'failed', err: new Error(`watch error ${obj.code ?? '?'}: ${obj.message ?? ''}`), rv: lastRv });
+            }
+            const objRv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+            if (objRv) lastRv = objRv;
+            if (type === 'BOOKMARK') return;
+            events++;
+            observe(scope, type, obj);
+          },
+          (err: unknown) => {
+            if (!err) return finish({ kind: 'closed', events, rv: lastRv });
+            if (statusCode(err) === 410) return finish({ kind: 'gone' });
+            finish({ kind: 'failed', err: err as Error, rv: lastRv });
+          },
+        )
+        .then((c) => {
+          ctl = c;
+          if (settled) c.abort();
+        })
+        .catch((err: unknown) => finish({ kind: 'failed', err: err as Error, rv: lastRv }));
+    });
+  }
+
+  let listedCount = 0;
+  let onListed: () => void = () => undefined;
+  const listed = new Promise<void>((r) => (onListed = r));
+  const scopes = o.namespaces.length === 0 ? [undefined] : [...new Set(o.namespaces)];
+
+  async function loop(ns: string | undefined): Promise<void> {
+    const scope = ns ?? '*';
+    const path = ns === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
+    let rv: string | undefined;
+    let attempt = 0;
+    let first = true;
+    while (!stopping.signal.aborted) {
+      try {
+        if (rv === undefined) {
+          rv = await relist(scope, ns);
+          if (first && ++listedCount === scopes.length) onListed();
+          first = false;
+        }
+        const opened = now();
+        const end = await watchOnce(scope, path, rv);
+        if (stopping.signal.aborted) return;
+        if (end.kind === 'gone') {
+          log.info({ event: 'podWatchExpired', scope }, 'resourceVersion expired (410 Gone): relisting');
+          rv = undefined;
+          continue;
+        }
+        rv = end.rv;
+        if (end.kind === 'failed') throw end.err;
+        // A server that closes every watch at once would otherwise be hammered.
+        if (end.events === 0 && now() - opened < 1000) throw new Error('watch closed at once');
+        attempt = 0;
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        const code = statusCode(err);
+        if (code === 410) rv = undefined; // an expired list continue token
+        const ms = backoffMs(o.retry, attempt++);
+        log.warn({ event: 'podWatchError', scope, status: code, err: (err as Error).message, retryInMs: ms }, 'pod watch failed, retrying');
+        // After many failures in a row, start over from a list: the watch position may be what is wrong.
+        if (attempt % 5 === 0) rv = undefined;
+        await sleep(ms, stopping.signal);
+      }
+    }
+  }
+
+  async function writer(): Promise<void> {
+    let attempt = 0;
+    let reportedDrops = 0;
+    for (;;) {
+      if (pending.dropped > reportedDrops) {
+        log.error({ event: 'lifecycleDropped', count: pending.dropped - reportedDrops }, 'lifecycle documents dropped: the queue is full while Elasticsearch is unavailable');
+        reportedDrops = pending.dropped;
+      }
+      if (pending.size === 0) {
+        if (stopping.signal.aborted) return;
+        await new Promise<void>((r) => {
+          wake = r;
+          stopping.signal.addEventListener('abort', () => r(), { once: true });
+        });
+        wake = () => undefined;
+        continue;
+      }
+      const batch = [...pending.values()].slice(0, bulkSize);
+      for (const it of batch) pending.delete(it.id);
+      // An item queued again meanwhile (a newer observation) replaces a retried one.
+      const requeue = (it: BulkItem) => {
+        if (!pending.has(it.id)) pending.set(it.id, it);
+      };
+      try {
+        const outcomes = await o.sink.bulk(batch);
+        let retry = false;
+        outcomes.forEach((r, i) => {
+          const it = batch[i]!;
+          if (r.status === 'retry') {
+            retry = true;
+            requeue(it);
+          } else if (r.status === 'reject') {
+            log.error({ event: 'lifecycleRejected', id: it.id, httpStatus: r.httpStatus, reason: r.reason }, 'lifecycle document refused by Elasticsearch');
+          }
+        });
+        if (!retry) {
+          attempt = 0;
+          continue;
+        }
+      } catch (err) {
+        batch.forEach(requeue);
+        log.warn({ event: 'lifecycleStoreError', err: (err as Error).message, pending: pending.size }, 'lifecycle documents not stored yet');
+      }
+      if (stopping.signal.aborted) return;
+      await sleep(backoffMs(o.retry, attempt++), stopping.signal);
+    }
+  }
+
+  log.info({ event: 'podWatchStarted', namespaces: o.namespaces.length ? o.namespaces : 'all', server: kc.getCurrentCluster()?.server }, 'watching pods');
+  const loops = scopes.map((ns) => loop(ns));
+  const written = writer();
+
+  return {
+    listed,
+    async stop() {
+      stopping.abort();
+      await Promise.all(loops);
+      await written;
+      // What the watch saw last is worth one more attempt, within the deadline.
+      if (pending.size === 0) return;
+      const rest = [...pending.values()];
+      pending.clear();
+      let stored = 0;
+      const flush = (async () => {
+        for (let i = 0; i < rest.length; i += bulkSize) {
+          const outcomes = await o.sink.bulk(rest.slice(i, i + bulkSize)).catch(() => []);
+          stored += outcomes.filter((r) => r.status === 'ok').length;
+        }
+      })();
+      await Promise.race([flush, sleep(o.flushTimeoutMs ?? 5000)]);
+      if (stored < rest.length) log.warn({ event: 'lifecycleUnstored', count: rest.length - stored }, 'lifecycle documents not stored before shutdown');
+    },
+  };
+}
