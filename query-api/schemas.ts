@@ -147,7 +147,13 @@ export const Executor = Type.Object({
   warn: Int,
   error: Type.Integer({ description: 'ERROR and FATAL lines.' }),
   status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('unknown')]),
-  lifecycle: Opt(Type.Object({ exitCode: Opt(Int), reason: Opt(Str), startedAt: Opt(Type.Number()), finishedAt: Opt(Type.Number()) })),
+  lifecycle: Opt(Type.Object({
+    exitCode: Opt(Type.Integer()),
+    reason: Opt(Type.String({ description: 'Kubernetes\' reason: Completed, Error, OOMKilled (the kernel killed it over its memory limit), Evicted, Deleted (gone before it reported an end), …' })),
+    exitMeaning: Opt(Type.String({ description: 'What the exit code says, when known (Spark: 52 = JVM out of memory; any: 137 = SIGKILL, 143 = SIGTERM).' })),
+    startedAt: Opt(Type.Number()),
+    finishedAt: Opt(Type.Number()),
+  })),
 });
 
 export const AppResponse = Type.Object({ ...AppSummary.properties, executors: Type.Array(Executor) });

@@ -9,7 +9,7 @@ import { CliError, createClient } from './client.js';
 import { highlight, lineText, out, table } from './print.js';
 
 type Line = { time: number; level?: string; executorId: string; logger?: string; message: string; cursor: string };
-type Executor = { executorId: string; role?: string; pod?: string; node?: string; lines: number; warn: number; error: number; firstLine?: number; lastLine?: number; status: string; lifecycle?: { reason?: string; exitCode?: number } };
+type Executor = { executorId: string; role?: string; pod?: string; node?: string; lines: number; warn: number; error: number; firstLine?: number; lastLine?: number; status: string; lifecycle?: { reason?: string; exitCode?: number; exitMeaning?: string } };
 
 const program = new Command('sparklogs')
   .description('Logs of Spark, Flink and Flume apps on Kubernetes, live or long after their pods are gone.')
@@ -28,6 +28,11 @@ const id = (name: string) => (v: string) => {
   return v;
 };
 const level = new Option('--level <level>', 'minimum level').choices([...LEVELS]).argParser((v) => v.toUpperCase());
+/** "failed (Error, exit 52: JVM out of memory (OutOfMemoryError))" */
+const status = ({ status: s, lifecycle: l }: Executor) => {
+  if (!l?.reason) return s;
+  return `${s} (${l.reason}${l.exitCode !== undefined ? `, exit ${l.exitCode}${l.exitMeaning ? `: ${l.exitMeaning}` : ''}` : ''})`;
+};
 const time = (ms: number | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
 
 program
@@ -52,7 +57,7 @@ program
   .action(async (appId: string, o: { json?: boolean }) => {
     const app = await client().get<{ executors: Executor[] }>(`api/v1/apps/${appId}`);
     if (o.json) return out(JSON.stringify(app) + '\n');
-    const rows = app.executors.map((e) => [e.executorId, e.role ?? '-', e.pod ?? '-', e.node ?? '-', String(e.lines), String(e.warn), String(e.error), time(e.firstLine), time(e.lastLine), e.lifecycle?.reason ? `${e.status} (${e.lifecycle.reason}, exit ${e.lifecycle.exitCode ?? '?'})` : e.status]);
+    const rows = app.executors.map((e) => [e.executorId, e.role ?? '-', e.pod ?? '-', e.node ?? '-', String(e.lines), String(e.warn), String(e.error), time(e.firstLine), time(e.lastLine), status(e)]);
     await out(table([['EXECUTOR', 'ROLE', 'POD', 'NODE', 'LINES', 'WARN', 'ERROR', 'FIRST LINE', 'LAST LINE', 'STATUS'], ...rows]));
   });
 

@@ -10,7 +10,25 @@ import type { RouteContext } from './context.js';
 export function executorStatus(e: ExecutorView): 'running' | 'succeeded' | 'failed' | 'unknown' {
   if (!e.lifecycle) return 'unknown';
   if (e.lifecycle.finishedAt === undefined) return 'running';
+  // Deleted before it reported an end: how it ended is not known.
+  if (e.lifecycle.exitCode === undefined) return 'unknown';
   return e.lifecycle.exitCode === 0 ? 'succeeded' : 'failed';
+}
+
+// Spark's executor exit codes (ExecutorExitCode; the driver's log says e.g. "exit code 52(JVM OOM)")
+// and the signals a container's 128+n exit code names.
+const SPARK_EXITS: Record<number, string> = {
+  50: 'uncaught exception',
+  51: 'uncaught exception, and its handler failed',
+  52: 'JVM out of memory (OutOfMemoryError)',
+  53: 'could not create a local directory',
+  56: 'lost its heartbeat to the driver',
+};
+const SIGNAL_EXITS: Record<number, string> = { 134: 'aborted (SIGABRT)', 137: 'killed (SIGKILL)', 139: 'segmentation fault (SIGSEGV)', 143: 'stopped (SIGTERM)' };
+
+export function exitMeaning(appType: string, exitCode: number | undefined): string | undefined {
+  if (exitCode === undefined) return undefined;
+  return (appType === 'spark' ? SPARK_EXITS[exitCode] : undefined) ?? SIGNAL_EXITS[exitCode];
 }
 
 export function appsRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -42,7 +60,13 @@ export function appsRoutes(app: FastifyInstance, ctx: RouteContext) {
     async (req) => {
       const view = await ctx.store.app({ appId: req.params.appId, ...(req.query.appType ? { appType: req.query.appType } : {}) });
       if (!view) throw new ApiError('APP_NOT_FOUND', `appId: no app ${JSON.stringify(req.params.appId)} is stored`, { param: 'appId' });
-      return { ...view, executors: view.executors.map((e) => ({ ...e, status: executorStatus(e) })) };
+      return {
+        ...view,
+        executors: view.executors.map((e) => {
+          const meaning = exitMeaning(view.appType, e.lifecycle?.exitCode);
+          return { ...e, status: executorStatus(e), ...(e.lifecycle ? { lifecycle: { ...e.lifecycle, ...(meaning ? { exitMeaning: meaning } : {}) } } : {}) };
+        }),
+      };
     },
   );
 }

@@ -2,7 +2,9 @@
 // (Spark container + collector sidecar), one executor dies of OOM, every pod
 // is deleted with its log directory, and afterwards the query API serves
 // every line each pod wrote, exactly once, in order, per executor and
-// interleaved for the whole app; `sparklogs logs <app> -e <id>` prints it.
+// interleaved for the whole app; `sparklogs logs <app> -e <id>` prints it;
+// each pod's end (exit code, reason) is served, and a follow of the finished
+// app ends by itself.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -56,6 +58,8 @@ test('every line of every deleted pod is served exactly once, in order', async (
     executors: 4, linesPerExecutor: 150, durationMs: 12_000, seed: 7, appName: 'etl-e2e', namespace: 'jobs',
     workDir, rotateBytes: 8 * 1024,
   };
+  // A follow ends once every executor's pod has ended and no line came for this long (default 30 s).
+  process.env.SPARKLOGS_FOLLOW_QUIET_MS = '1000';
   services = await startServices(o);
   const result = await runApp(o, services);
   const appId = result.plan.appId;
@@ -97,6 +101,34 @@ test('every line of every deleted pod is served exactly once, in order', async (
     const mine = app.filter((l) => l.executorId === id).map((l) => l.message);
     assert.deepEqual(mine, written.map((w) => w.text.replace(/^\S+ \S+ \S+ \S+: /, '')), `executor ${id} in the app view`);
   }
+
+  // How each pod ended, as the demo's "kubelet" recorded it through the aggregator's transform and sink:
+  // the executor that died of OutOfMemoryError failed with Spark's exit code 52, the others completed.
+  const view = (await (await fetch(`${services.apiUrl}/api/v1/apps/${appId}`)).json()) as {
+    executors: { executorId: string; status: string; pod?: string; lifecycle?: { exitCode?: number; reason?: string; exitMeaning?: string; startedAt?: number; finishedAt?: number } }[];
+  };
+  assert.deepEqual(view.executors.map((e) => e.executorId).sort(), [...result.written.keys()].sort());
+  for (const e of view.executors) {
+    const oomed = e.executorId === oom.executorId;
+    assert.ok(e.lifecycle, `executor ${e.executorId} has lifecycle facts`);
+    assert.deepEqual(
+      [e.status, e.lifecycle.exitCode, e.lifecycle.reason],
+      oomed ? ['failed', 52, 'Error'] : ['succeeded', 0, 'Completed'],
+      `executor ${e.executorId}`,
+    );
+    if (oomed) assert.equal(e.lifecycle.exitMeaning, 'JVM out of memory (OutOfMemoryError)');
+    assert.ok(e.lifecycle.startedAt! < e.lifecycle.finishedAt!, `executor ${e.executorId}: started before it finished`);
+    assert.equal(e.pod, e.executorId === 'driver' ? 'etl-e2e-driver' : `etl-e2e-exec-${e.executorId}`);
+  }
+  const cliPath = join(import.meta.dirname, '../../dist/query-api/cli/main.js');
+  const executors = await exec(process.execPath, [cliPath, 'executors', appId, '--server', services.apiUrl]);
+  assert.match(executors.stdout, new RegExp(`\\n${oom.executorId} .* failed \\(Error, exit 52: JVM out of memory \\(OutOfMemoryError\\)\\)\\n`));
+
+  // Every pod has ended, so a follow of the finished app prints the last lines and ends by itself.
+  const t0 = Date.now();
+  const follow = await exec(process.execPath, [cliPath, 'logs', appId, '-f', '--tail', '3', '--server', services.apiUrl], { timeout: 60_000 });
+  assert.ok(follow.stdout.length > 0, 'the last lines are printed first');
+  assert.ok(Date.now() - t0 < 30_000, `follow ended after ${Date.now() - t0} ms`);
 
   // The CLI prints what that executor wrote.
   const cli = await exec(process.execPath, [join(import.meta.dirname, '../../dist/query-api/cli/main.js'), 'logs', appId, '-e', oom.executorId, '--server', services.apiUrl], { maxBuffer: 64 << 20 });

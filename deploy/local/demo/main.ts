@@ -53,7 +53,7 @@ function show(p: Progress) {
     case 'pod-running':
       return say(`pod ${p.pod}: running (Spark container + collector sidecar)`);
     case 'pod-exited':
-      return say(`pod ${p.pod}: Spark container exited with ${p.code}${p.code === 52 ? ' (java.lang.OutOfMemoryError)' : ''}`);
+      return say(`pod ${p.pod}: Spark container exited with ${p.code}${p.code === 52 ? ' (java.lang.OutOfMemoryError)' : ''}; lifecycle recorded (${p.reason ?? 'no reason'})`);
     case 'pod-deleted':
       return say(`pod ${p.pod}: deleted (collector drained and exited ${p.collectorExit ?? 'after being killed'}; log directory removed)`);
     case 'lines': {
@@ -119,6 +119,7 @@ try {
     npx sparklogs logs ${appId} -e ${oom.executorId}
     npx sparklogs logs ${appId} --level WARN
     npx sparklogs logs ${appId} -e driver --grep "Lost executor"
+    npx sparklogs logs ${appId} -f     (ends once every pod has ended and the logs are quiet)
     npx sparklogs search OutOfMemoryError
 `);
   if (!opt.serve) await stop(0);

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, rmSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Pod as K8sPod } from '../../../aggregator/transforms/pod-lifecycle.js';
 import { distDir } from './paths.js';
 
 
@@ -31,6 +32,8 @@ export interface PodEnv {
 
 export interface Pod {
   spec: PodSpec;
+  uid: string;
+  startedAt: number;
   dir: string;
   /** Resolves with the Spark container's exit code. */
   sparkExit: Promise<number>;
@@ -79,13 +82,17 @@ export function startPod(spec: PodSpec, env: PodEnv): Pod {
   const dir = join(env.workDir, 'pods', spec.name);
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const collector = spawnCollector(spec, env, logDir, randomUUID());
+  const uid = randomUUID();
+  const startedAt = Date.now();
+  const collector = spawnCollector(spec, env, logDir, uid);
   const spark = spawn(process.execPath, [join(distDir, 'deploy/local/demo/spark-pod.js'), env.runFile, spec.executorId, logDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const collectorExit = exited(collector);
   return {
     spec,
+    uid,
+    startedAt,
     dir,
     sparkExit: exited(spark),
     async delete() {
@@ -95,6 +102,36 @@ export function startPod(spec: PodSpec, env: PodEnv): Pod {
       if (code === null) collector.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
       return code;
+    },
+  };
+}
+
+/**
+ * The pod as the Kubernetes API shows it once its Spark container ended: what
+ * the aggregator's pod watcher reads (transforms/pod-lifecycle.ts), so the
+ * demo records the same lifecycle document a cluster would. The reason is the
+ * kubelet's: Completed for 0, Error otherwise (OOMKilled is the kernel killing
+ * a container over its memory limit, which a JVM exiting on an
+ * OutOfMemoryError is not: Spark's exit code 52 tells that).
+ */
+export function terminatedPod(pod: Pick<Pod, 'spec' | 'uid' | 'startedAt'>, env: Pick<PodEnv, 'kafkaBrokers' | 'prefix' | 'graceMs'>, exitCode: number, finishedAt: number): K8sPod {
+  const { spec } = pod;
+  const main = spec.role === 'driver' ? 'spark-kubernetes-driver' : 'spark-kubernetes-executor';
+  const collectorVars = Object.entries(collectorEnv(spec, env, '/var/log/sparklogs', pod.uid))
+    .filter(([k, v]) => k.startsWith('SPARKLOGS_APP_') || ['SPARKLOGS_EXECUTOR_ID', 'SPARKLOGS_ROLE', 'SPARKLOGS_NAMESPACE', 'SPARKLOGS_POD_NAME', 'SPARKLOGS_POD_UID', 'SPARKLOGS_NODE_NAME', 'SPARKLOGS_CONTAINER'].includes(k) && v !== undefined)
+    .map(([name, value]) => ({ name, value: value! }));
+  const labels: Record<string, string> = { 'spark-app-selector': spec.appId, 'spark-app-name': spec.appName, 'spark-role': spec.role };
+  if (spec.role === 'executor') labels['spark-exec-id'] = spec.executorId;
+  return {
+    metadata: { name: spec.name, namespace: spec.namespace, uid: pod.uid, labels },
+    spec: { nodeName: spec.node, restartPolicy: 'Never', initContainers: [{ name: 'sparklogs-collector', env: collectorVars }], containers: [{ name: main }] },
+    status: {
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      startTime: new Date(pod.startedAt).toISOString(),
+      containerStatuses: [{
+        name: main,
+        state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: new Date(pod.startedAt).toISOString(), finishedAt: new Date(finishedAt).toISOString() } },
+      }],
     },
   };
 }

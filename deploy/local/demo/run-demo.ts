@@ -5,16 +5,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { names } from '../../../contract/names.js';
+import { backoffMs, DEFAULT_RETRY, sleep } from '../../../contract/retry.js';
+import { createEsSink, type EsSink } from '../../../aggregator/sinks/elasticsearch.js';
+import { lifecycleDoc, lifecycleItem } from '../../../aggregator/transforms/pod-lifecycle.js';
 import { distDir, freePort } from './paths.js';
 import { planApp, type AppPlan } from './workload.js';
-import { startPod, type Pod, type PodSpec } from './pods.js';
+import { startPod, terminatedPod, type Pod, type PodEnv, type PodSpec } from './pods.js';
 import type { PodRun } from './spark-pod.js';
 
 
 export type Progress =
   | { kind: 'service'; name: string; url?: string }
   | { kind: 'pod-running'; pod: string }
-  | { kind: 'pod-exited'; pod: string; code: number }
+  | { kind: 'pod-exited'; pod: string; code: number; reason?: string }
   | { kind: 'pod-deleted'; pod: string; collectorExit: number | null }
   | { kind: 'lines'; written: number; served: number };
 
@@ -126,6 +130,25 @@ export function readTruth(truthDir: string, ids: string[]): Map<string, { level:
   return m;
 }
 
+/**
+ * What the aggregator's pod watcher does on a cluster, done by the demo's
+ * "kubelet": the pod's end as the executor's lifecycle document, built and
+ * written by the aggregator's own transform and sink.
+ */
+async function recordEnd(sink: EsSink, o: DemoOptions, pod: Pod, env: Pick<PodEnv, 'kafkaBrokers' | 'prefix' | 'graceMs'>, code: number, finishedAt: number): Promise<string | undefined> {
+  const observedAt = Date.now();
+  const doc = lifecycleDoc(terminatedPod(pod, env, code, finishedAt), { deleted: false, observedAt });
+  if (!doc) throw new Error(`pod ${pod.spec.name}: no lifecycle document (the demo's pod object lacks its collector identity)`);
+  const item = lifecycleItem(names(o.prefix), doc, observedAt);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const [r] = await sink.bulk([item]).catch((err: Error) => [{ status: 'retry' as const, httpStatus: 0, reason: err.message }]);
+    if (r?.status === 'ok') return doc.reason;
+    if (r?.status === 'reject') throw new Error(`pod ${pod.spec.name}: lifecycle document refused: ${r.reason}`);
+    await sleep(backoffMs(DEFAULT_RETRY, attempt));
+  }
+  throw new Error(`pod ${pod.spec.name}: lifecycle document not stored (Elasticsearch unavailable)`);
+}
+
 /** How many lines the query API serves for the app (sum over its executors). */
 async function servedCount(apiUrl: string, appId: string): Promise<number> {
   const r = await fetch(`${apiUrl}/api/v1/apps/${appId}`);
@@ -152,20 +175,22 @@ export async function runApp(o: DemoOptions, services: Services): Promise<AppRes
     })),
   ];
   const collectorExits = new Map<string, number | null>();
+  const sink = createEsSink({ url: o.esUrl, names: names(o.prefix), requestTimeoutMs: 10_000 });
   const lifecycles = specs.map(async (spec) => {
     const wait = startedAt + spec.at - 300 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const pod: Pod = startPod(spec, podEnv);
     o.onProgress?.({ kind: 'pod-running', pod: spec.name });
     const code = await pod.sparkExit;
-    o.onProgress?.({ kind: 'pod-exited', pod: spec.name, code });
+    const reason = await recordEnd(sink, o, pod, podEnv, code, Date.now());
+    o.onProgress?.({ kind: 'pod-exited', pod: spec.name, code, ...(reason ? { reason } : {}) });
     const collectorExit = await pod.delete();
     collectorExits.set(spec.executorId, collectorExit);
     o.onProgress?.({ kind: 'pod-deleted', pod: spec.name, collectorExit });
   });
   const ids = specs.map((s) => s.executorId);
   let podsDone = false;
-  const all = Promise.all(lifecycles).then(() => (podsDone = true));
+  const all = Promise.all(lifecycles).then(() => (podsDone = true)).finally(() => sink.close());
   // Progress while the app runs; then wait until every written line is served.
   const deadline = { at: Infinity };
   for (;;) {

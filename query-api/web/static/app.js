@@ -113,6 +113,13 @@ async function searchView(text) {
   $main.replaceChildren(el('h1', {}, 'Search ', el('small', {}, `${text} — ${hits.length}${hits.length === 200 ? '+' : ''} hits, newest first`)), el('div', { id: 'hits' }, list.length ? list : el('p', { class: 'muted' }, 'Nothing found.')));
 }
 
+/** " (Error, exit 52: JVM out of memory (OutOfMemoryError))" */
+function statusDetail(l) {
+  if (!l?.reason) return '';
+  const exit = l.exitCode !== undefined ? `, exit ${l.exitCode}${l.exitMeaning ? `: ${l.exitMeaning}` : ''}` : '';
+  return ` (${l.reason}${exit})`;
+}
+
 async function appView(appId) {
   $main.replaceChildren(el('h1', {}, appId), el('p', { class: 'muted' }, 'Loading…'));
   const app = await api(`/api/v1/apps/${encodeURIComponent(appId)}`);
@@ -129,7 +136,7 @@ async function appView(appId) {
       el('td', { class: `num ${e.error ? 'error-count' : ''}` }, e.error.toLocaleString()),
       el('td', {}, fmtTime(e.firstLine)),
       el('td', {}, fmtTime(e.lastLine)),
-      el('td', { class: `status-${e.status}` }, e.status, e.lifecycle?.reason ? ` (${e.lifecycle.reason}${e.lifecycle.exitCode !== undefined ? `, exit ${e.lifecycle.exitCode}` : ''})` : ''),
+      el('td', { class: `status-${e.status}`, title: e.lifecycle?.finishedAt ? `ended ${fmtTime(e.lifecycle.finishedAt)}` : undefined }, e.status, statusDetail(e.lifecycle)),
     ),
   );
   $main.replaceChildren(
