@@ -121,6 +121,7 @@ test('apps list and prefix search; app lifecycle shows once recorded', async () 
   const e2 = (app.body.executors as { executorId: string; status: string; lifecycle?: { reason: string; exitCode: number } }[]).find((e) => e.executorId === '2');
   assert.equal(e2?.status, 'failed');
   assert.deepEqual([e2?.lifecycle?.reason, e2?.lifecycle?.exitCode], ['OOMKilled', 137]);
+  assert.equal((e2?.lifecycle as { exitMeaning?: string } | undefined)?.exitMeaning, 'killed (SIGKILL)');
 });
 
 test('search across apps: text with highlights, escaped; Lucene only when asked', async () => {

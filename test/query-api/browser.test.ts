@@ -1,15 +1,21 @@
 // The web page in Debian's chromium (driven by playwright-core): recent apps,
 // search, open an app, read an executor's logs (levels colored, stack traces
-// folded), link to a line, toggle follow and see a line written afterwards.
+// folded), link to a line, toggle follow and see a line written afterwards;
+// with API tokens on, the page asks for the token once and its Download links
+// still work, without the token in any URL or in the server's log.
 // Saves test-artifacts/query-api-web.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { chromium, type Browser } from 'playwright-core';
+import { build } from '../../query-api/app.js';
+import type { Logger } from '../../contract/log.js';
 import { batchesOf, source } from '../helpers/seed.js';
-import { events, fixture, type Fixture } from './fixture.js';
+import { events, fixture, testConfig, type Fixture } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let f: Fixture;
@@ -81,4 +87,55 @@ test('search, open an app, read an executor, link a line, follow', async () => {
   await page.click('#follow');
   assert.equal(await page.getAttribute('#follow', 'aria-pressed'), 'false');
   assert.deepEqual(errors, []);
+});
+
+test('with API tokens on: the page asks for the token once, and Download saves the logs without the token in a URL or a log', async () => {
+  const token = 'web-download-token-0123456789abcdef';
+  let logged = '';
+  const log = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logged += String(chunk); cb(); } })) as unknown as Logger;
+  const secured = await build({ cfg: testConfig(f.n.prefix, f.esUrl, { apiTokens: [token] }), log });
+  await secured.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}`;
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  try {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const prompts: string[] = [];
+    page.on('dialog', (d) => {
+      prompts.push(d.message());
+      void d.accept(token);
+    });
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
+
+    await page.goto(`${url}/#/apps/${f.appId}`);
+    await page.locator('#executors tbody tr').nth(2).waitFor({ timeout: 10_000 });
+    assert.deepEqual(prompts, ['This server needs an API token:']);
+
+    // The whole app: every stored line, in one file named for the app.
+    const [appFile] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.click('a.download')]);
+    assert.equal(appFile.suggestedFilename(), `${f.appId}.log`);
+    const appText = readFileSync((await appFile.path())!, 'utf8');
+    for (const msgs of Object.values(f.expected.byExecutor)) for (const m of msgs) assert.ok(appText.includes(m), `app download lacks ${m}`);
+
+    // One executor, from the log viewer's toolbar.
+    await page.locator('#executors a.exec-link:text-is("2")').click();
+    await page.locator('#viewer .line').first().waitFor({ timeout: 10_000 });
+    const [execFile] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.click('.toolbar a.download')]);
+    const execText = readFileSync((await execFile.path())!, 'utf8');
+    const mine = f.expected.byExecutor['2'] ?? [];
+    assert.ok(mine.length > 0 && mine.every((m) => execText.includes(m)), 'executor download holds every line of executor 2');
+    assert.ok(!execText.includes((f.expected.byExecutor['1'] ?? [])[0]!), 'and no line of executor 1');
+
+    assert.deepEqual(prompts.length, 1, 'asked once, then the stored token is used');
+    assert.ok(urls.some((u) => u.includes('/download')), 'the downloads went to the API');
+    assert.deepEqual(urls.filter((u) => u.includes(token)), [], 'no URL carries the token');
+    assert.ok(logged.includes('/download'), 'the server logged the download requests');
+    assert.equal(logged.includes(token), false, 'the server log never holds the token');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await secured.close();
+  }
 });

@@ -39,20 +39,71 @@ function headers() {
   return t ? { authorization: `Bearer ${t}` } : {};
 }
 
+/** fetch with the stored token; on 401/403 asks for one and tries again (Cancel gives the 401/403 back). */
+async function authFetch(url, init = {}) {
+  const res = await fetch(url, { ...init, headers: { ...init.headers, ...headers() } });
+  if (res.status !== 401 && res.status !== 403) return res;
+  const t = prompt(res.status === 401 ? 'This server needs an API token:' : 'The token was refused. API token:');
+  if (!t) return res;
+  localStorage.setItem('sparklogs-token', t.trim());
+  return authFetch(url, init);
+}
+
 async function api(path, query = {}, signal = viewAbort.signal) {
   const u = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') u.searchParams.set(k, v);
-  const res = await fetch(u, { headers: headers(), signal });
-  if (res.status === 401 || res.status === 403) {
-    const t = prompt(res.status === 401 ? 'This server needs an API token:' : 'The token was refused. API token:');
-    if (t) {
-      localStorage.setItem('sparklogs-token', t.trim());
-      return api(path, query, signal);
-    }
-  }
+  const res = await authFetch(u, { signal });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
   return body;
+}
+
+/**
+ * A download link that works with API tokens on. A plain link cannot send the
+ * Authorization header (and a token in its URL would end up in access logs and
+ * history), so with a token stored the click fetches with the header and saves
+ * what arrives as a file; without one the browser downloads natively.
+ */
+function downloadLink(path, label = 'Download') {
+  const a = el('a', { class: 'button download', href: path }, label);
+  a.addEventListener('click', async (e) => {
+    if (!localStorage.getItem('sparklogs-token')) return;
+    e.preventDefault();
+    if (a.dataset.busy) return;
+    a.dataset.busy = '1';
+    try {
+      await saveAuthorized(path, (bytes) => (a.textContent = `${label} (${(bytes / 1048576).toFixed(1)} MB…)`));
+    } catch (err) {
+      if (err.name !== 'AbortError') toast(`download failed: ${err.message}`);
+    } finally {
+      delete a.dataset.busy;
+      a.textContent = label;
+    }
+  });
+  return a;
+}
+
+async function saveAuthorized(path, progress) {
+  const res = await authFetch(new URL(path, location.origin));
+  if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'sparklogs.log';
+  const parts = [];
+  let bytes = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    bytes += value.byteLength;
+    progress(bytes);
+  }
+  // The browser keeps a large Blob on disk, not in the page's memory.
+  const url = URL.createObjectURL(new Blob(parts, { type: 'text/plain' }));
+  const save = el('a', { href: url, download: name, hidden: true });
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 const fmtTime = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace('Z', '') : '–');
@@ -141,7 +192,7 @@ async function appView(appId) {
   );
   $main.replaceChildren(
     el('h1', {}, appId, ' ', el('small', {}, [app.appName, app.appType, app.namespace].filter(Boolean).join(' · '))),
-    el('p', {}, el('a', { class: 'button', href: logsHref(appId) }, 'All executors, interleaved'), ' ', el('a', { class: 'button', href: `/api/v1/apps/${encodeURIComponent(appId)}/download` }, 'Download')),
+    el('p', {}, el('a', { class: 'button', href: logsHref(appId) }, 'All executors, interleaved'), ' ', downloadLink(`/api/v1/apps/${encodeURIComponent(appId)}/download`)),
     el('table', { id: 'executors' }, el('thead', {}, el('tr', {}, ['Executor', 'Role', 'Pod', 'Node', 'Lines', 'WARN', 'ERROR', 'First line', 'Last line', 'Status'].map((h) => el('th', {}, h)))), el('tbody', {}, rows)),
   );
 }
@@ -162,7 +213,7 @@ async function logsView(appId, q) {
   const $status = el('span', { class: 'muted', id: 'status' });
   $main.replaceChildren(
     el('h1', {}, el('a', { href: appHref(appId) }, appId), ' ', el('small', {}, executor ? `executor ${executor}` : 'all executors')),
-    el('div', { class: 'toolbar' }, $older, $newer, $latest, $follow, $level, $grep, el('a', { class: 'button', href: `${base}/download` }, 'Download'), $status),
+    el('div', { class: 'toolbar' }, $older, $newer, $latest, $follow, $level, $grep, downloadLink(`${base}/download`), $status),
     $viewer,
   );
   const filters = () => ({ level: state.level || undefined, q: state.grep || undefined });
