@@ -79,6 +79,11 @@ export async function scan(patterns: readonly PathPattern[]): Promise<Map<string
   return out;
 }
 
+/** Whether a path is one the patterns name (compressed siblings never are). */
+export function watched(patterns: readonly PathPattern[], path: string): boolean {
+  return patterns.some((p) => (p.name ? dirname(path) === p.dir && p.name.test(basename(path)) && !COMPRESSED.test(path) : p.literal === path));
+}
+
 /** A file renamed while the collector was down: the same inode under another name in its directory. */
 export async function findInDir(dir: string, dev: string, ino: string): Promise<Found | undefined> {
   const names = await readdir(dir).catch(() => [] as string[]);

@@ -8,7 +8,7 @@ import { STATE_VERSION, type CollectorState, type FileEntry } from '../checkpoin
 import type { BaseIdentity } from '../identity.js';
 import type { SpoolSource } from '../spool/spool.js';
 import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
-import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, scan, type Found, type PathPattern } from './scan.js';
+import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, scan, watched, type Found, type PathPattern } from './scan.js';
 
 // The tail state machine. Every tailed file is held open, so a file renamed
 // or deleted while tailed is still read to its end through its descriptor
@@ -192,7 +192,11 @@ export class Tailer {
   private async rescan(): Promise<void> {
     const found = await scan(this.o.patterns);
     for (const [key, t] of this.files) {
-      const f = found.get(key);
+      // A rotation chain (.8 -> .9, …, spark.log -> .1) between the scan's
+      // readdir and its stats hides one inode under every name: before taking
+      // a file for gone, look for it again by inode (a file really gone has no
+      // link left, or only names the patterns do not match).
+      const f = found.get(key) ?? (await this.findAgain(t));
       t.gone = !f;
       if (!f) continue;
       found.delete(key);
@@ -200,6 +204,13 @@ export class Tailer {
       await this.checkFingerprint(t, f.size);
     }
     await this.discover([...found.values()]);
+  }
+
+  private async findAgain(t: Tracked): Promise<Found | undefined> {
+    const s = await t.fh.stat({ bigint: true }).catch(() => undefined);
+    if (!s || s.nlink === 0n) return undefined;
+    const f = await findInDir(dirname(t.entry.path), t.entry.dev, t.entry.ino);
+    return f && watched(this.o.patterns, f.path) ? f : undefined;
   }
 
   /** First bytes changed: truncated and rewritten past our offset between two polls. Else extend a short fingerprint. */
