@@ -16,7 +16,10 @@ test('two minutes of faults of every kind: nothing missing, doubled, reordered o
     esOutageMs: 15_000, faultsPerKind: 2, workDir, log: (m) => console.log(m),
   });
   console.log(formatReport(report));
-  await rm(workDir, { recursive: true, force: true });
+  const t = report.totals;
+  // Kept when something is wrong: every component's log is in it.
+  if (t.missing + t.duplicated + t.outOfOrder + t.corrupted === 0) await rm(workDir, { recursive: true, force: true });
+  else console.log(`logs kept in ${workDir}`);
   for (const k of FAULT_KINDS) assert.ok(report.faults[k] >= 1, `no ${k} fault was injected (seed ${seed})`);
   assert.ok(report.linesWritten > 10_000, `only ${report.linesWritten} lines written`);
   assert.deepEqual(report.totals, { missing: 0, duplicated: 0, outOfOrder: 0, corrupted: 0 }, `seed ${seed}`);
