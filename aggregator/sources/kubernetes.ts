@@ -80,6 +80,16 @@ class Bounded<V> extends Map<string, V> {
 
 type WatchEnd = { kind: 'closed'; events: number; rv: string } | { kind: 'gone' } | { kind: 'failed'; err: Error; rv: string };
 
+// The generated client sets no request timeout: an API server that accepts and never answers must not stall the watcher.
+const LIST_TIMEOUT_MS = 60_000;
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`pod list: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
@@ -138,9 +148,12 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = ns === undefined
-        ? await api.listPodForAllNamespaces({ limit: pageSize, ...(cont ? { _continue: cont } : {}) })
-        : await api.listNamespacedPod({ namespace: ns, limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+      const page = await within(
+        ns === undefined
+          ? api.listPodForAllNamespaces({ limit: pageSize, ...(cont ? { _continue: cont } : {}) })
+          : api.listNamespacedPod({ namespace: ns, limit: pageSize, ...(cont ? { _continue: cont } : {}) }),
+        LIST_TIMEOUT_MS,
+      );
       for (const p of page.items) {
         if (p.metadata?.uid) present.add(p.metadata.uid);
         observe(scope, 'ADDED', p as Pod);
