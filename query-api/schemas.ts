@@ -51,6 +51,7 @@ export function followQuery(maxPage: number) {
       mode: Type.Optional(Mode),
       cursor: Type.Optional(Cursor('Resume after this follow cursor (the id of the last event received; the Last-Event-ID header does the same).')),
       tail: Type.Optional(Type.Integer({ minimum: 0, maximum: maxPage, default: 0, description: 'Send the last N lines first (ignored when resuming).' })),
+      from: Type.Optional(Time('Start here: every stored line at or after this time is sent first (with tail: only the last N of them), then new lines; later lines with an event time before it are left out too')),
     },
     strict,
   );

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS } from '../../contract/documents.js';
 import { ID_PART } from '../../contract/identity.js';
+import { parseTime } from '../lines.js';
 import { CliError, createClient } from './client.js';
 import { highlight, lineText, out, table } from './print.js';
 
@@ -71,16 +72,20 @@ program
   .option('--until <time>', 'lines up to this time (same forms)')
   .addOption(level)
   .option('--grep <text>', 'lines containing all these words')
-  .option('--tail <n>', 'only the last N lines (with -f default 100)', positive('--tail'))
+  .option('--tail <n>', 'only the last N lines (with -f default 100, or all since --since)', positive('--tail'))
   .option('--json', 'one JSON object per line')
   .action(async (appId: string, o: { executor?: string; follow?: boolean; since?: string; until?: string; level?: string; grep?: string; tail?: number; json?: boolean }) => {
-    if (o.follow && (o.since || o.until)) throw new CliError('--since and --until cannot be combined with -f (use --tail)', 2);
+    if (o.follow && o.until) throw new CliError('--until cannot be combined with -f: a follow has no end (use --since to start earlier, or drop -f)', 2);
     const c = client();
     const base = o.executor ? `api/v1/apps/${appId}/executors/${o.executor}` : `api/v1/apps/${appId}`;
     const filters = { level: o.level, q: o.grep };
     const print = (lines: Line[]) => out(lines.map((l) => (o.json ? JSON.stringify(l) + '\n' : lineText(l, !o.executor))).join(''));
     if (o.follow) {
-      await c.follow(`${base}/follow`, { ...filters, tail: Math.min(o.tail ?? 100, 10_000) }, async (ev) => {
+      // --since: every line since then, then new ones; the server joins the two without a gap or a repeat.
+      // A duration is fixed to a time now, so a reconnect later keeps the same start.
+      const from = o.since && /^\d+[smhd]$/.test(o.since) ? String(parseTime('--since', o.since)) : o.since;
+      const start = from !== undefined ? { from, ...(o.tail ? { tail: Math.min(o.tail, 10_000) } : {}) } : { tail: Math.min(o.tail ?? 100, 10_000) };
+      await c.follow(`${base}/follow`, { ...filters, ...start }, async (ev) => {
         if (ev.event === 'lines') await print((JSON.parse(ev.data) as { lines: Line[] }).lines);
         else if (ev.event === 'warning') process.stderr.write(`sparklogs: ${(JSON.parse(ev.data) as { message: string }).message}\n`);
       });

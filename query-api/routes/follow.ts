@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
-import { decodePositions, encodePositions, type Positions } from '../cursor.js';
+import { decodePositions, encodePositions, type Positions, type SortValues } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import { toApiLine } from '../lines.js';
 import { AppParams, ExecutorParams, errorResponses, followQuery } from '../schemas.js';
@@ -17,7 +17,8 @@ import { assertExists, lineFilter, type RouteContext } from './context.js';
 // skips a line that becomes visible later, which an event-time cursor would
 // (executors lag each other). The position is the SSE event id, so a browser's
 // EventSource or any client sending it back (Last-Event-ID or ?cursor=) resumes
-// exactly where it stopped.
+// exactly where it stopped. `from` (or `tail`) first sends what was stored up
+// to the start positions, so history and follow meet without a gap or overlap.
 //
 // End of stream ("the app's pods are gone"): no new line for followQuietMs and
 // every executor of the followed app (or the followed executor) has a
@@ -102,6 +103,19 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
           try {
             if (!resume && (q.tail ?? 0) > 0 && Object.keys(pos).length > 0) {
               send(await store.lines({ ...base, upTo: pos }, { order, size: q.tail ?? 0, tail: true }));
+            } else if (!resume && base.from !== undefined && Object.keys(pos).length > 0) {
+              // Everything since `from` up to the start positions, a page at a time, then the follow
+              // goes on after those positions: no line is in both parts, none in neither.
+              let after: SortValues | undefined;
+              for (;;) {
+                const page = await store.lines({ ...base, upTo: pos }, { order, size: cfg.maxPageSize, ...(after ? { after } : {}) });
+                const done = page.length < cfg.maxPageSize;
+                // Only the last history event carries the follow cursor: resuming earlier would skip the rest.
+                write(sse('lines', { lines: page.map((l) => toApiLine(l, order)) }, done ? encodePositions(pos) : undefined));
+                if (page.length > 0) lastLine = Date.now();
+                if (done || signal.aborted) break;
+                after = page.at(-1)!.sort;
+              }
             }
             while (!signal.aborted) {
               let lines: StoredLine[];

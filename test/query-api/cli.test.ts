@@ -1,14 +1,16 @@
 // The real `sparklogs` binary (dist/query-api/cli/main.js) against a running
 // API: apps, executors, logs, search, errors as one line with a non-zero
 // exit, -f receiving lines written after it started (also of an executor
-// that starts later) and ending when the app is gone, `| head` closing early.
+// that starts later) and ending when the app is gone, -f --since joining
+// history and follow exactly, `| head` closing early.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { batchesOf, source } from '../helpers/seed.js';
-import { events, fixture, type Fixture } from './fixture.js';
+import { build } from '../../query-api/app.js';
+import { events, fixture, testConfig, type Fixture } from './fixture.js';
 
 const CLI = fileURLToPath(new URL('../../dist/query-api/cli/main.js', import.meta.url));
 let f: Fixture;
@@ -101,6 +103,54 @@ test('| head ends quietly', async () => {
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, '');
   assert.equal(r.out.trim().split('\n').length, 3);
+});
+
+test('-f --since: every line since then, then new ones, none twice and none missed; -f --until is refused', async () => {
+  // Pages of 100 lines, so the history before the follow takes several.
+  const paged = await build({ cfg: testConfig(f.n.prefix, f.esUrl, { maxPageSize: 100, followPollMs: 200 }) });
+  await paged.listen({ host: '127.0.0.1', port: 0 });
+  const since = f.t0 + 10_000;
+  const child = spawn(process.execPath, [CLI, 'logs', f.appId, '-f', '--since', new Date(since).toISOString(), '--json'], {
+    env: { ...process.env, SPARKLOGS_URL: `http://127.0.0.1:${(paged.server.address() as AddressInfo).port}` }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const printed = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { time: number; executorId: string; message: string });
+  const waitFor = async (pred: () => boolean, ms: number, what: string) => {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${printed().length} lines printed; err: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    // What was stored since then: events i with t0 + i*200 >= since, of every executor.
+    const stored = Object.entries(f.expected.byExecutor).flatMap(([e, msgs]) => msgs.map((m, i) => ({ e, m, t: f.t0 + i * 200 }))).filter((x) => x.t >= since);
+    assert.ok(stored.length > 300, 'several pages of history');
+    await waitFor(() => printed().length >= stored.length, 20_000, 'the history since --since');
+    const history = printed();
+    assert.equal(history.length, stored.length, 'no more than the lines since --since');
+    assert.deepEqual(new Set(history.map((l) => l.message.split('\n')[0]!.replace(/^.*?Executor: /, ''))), new Set(stored.map((x) => x.m)));
+    assert.ok(history.every((l, i) => l.time >= since && (i === 0 || l.time >= history[i - 1]!.time)), 'by time, from --since on');
+
+    // Written after the follow started: printed once each, after the history.
+    const more = events('2', 5, f.t0, 260);
+    await f.seeder.send(batchesOf(source(f.appId, '2'), more.lines));
+    await waitFor(() => printed().length >= stored.length + 5, 20_000, 'the new lines');
+    await new Promise((r) => setTimeout(r, 1000));
+    const all = printed();
+    assert.equal(all.length, stored.length + 5, 'nothing printed twice');
+    assert.deepEqual(all.slice(-5).map((l) => l.message.replace(/^.*?Executor: /, '')), more.messages);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await paged.close();
+  }
+
+  const until = await cli(['logs', f.appId, '-f', '--until', '1h']);
+  assert.equal(until.code, 2);
+  assert.match(until.err, /^sparklogs: --until cannot be combined with -f/);
 });
 
 test('-f prints lines written after it started, of a late executor too, and exits when the app is gone', async () => {
