@@ -2,6 +2,7 @@
 // kills and restarts every component; at the end every line written is
 // compared with what the query API serves.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { prng } from '../../deploy/local/demo/workload.js';
 import { exited } from '../../deploy/local/demo/pods.js';
 import { Cluster, type ChaosPod } from './cluster.js';
@@ -53,6 +54,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const between = (a: number, b: number) => a + rnd() * (b - a);
   const appId = `spark-${randomBytes(16).toString('hex')}`;
   const prefix = `chaos-${o.seed}-${randomBytes(2).toString('hex')}`;
+  // A directory left by an earlier run (kept for its logs) holds pods' files and checkpoints: never reuse it.
+  rmSync(o.workDir, { recursive: true, force: true });
   const cluster = new Cluster({ workDir: o.workDir, prefix, appId, rate: o.rate, rotateBytes: o.rotateBytes, partitions: o.partitions });
   const records: FaultRecord[] = [];
   let maxLag = 0;
