@@ -59,6 +59,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const cluster = new Cluster({ workDir: o.workDir, prefix, appId, rate: o.rate, rotateBytes: o.rotateBytes, partitions: o.partitions });
   const records: FaultRecord[] = [];
   let maxLag = 0;
+  // Ctrl-C or a kill: stop everything started (servers, pods, aggregators), then exit.
+  const onSignal = () => void cluster.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     o.log(`seed ${o.seed}, app ${appId}, prefix ${prefix}, work dir ${o.workDir}`);
     await cluster.start();
@@ -223,6 +227,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     return { seed: o.seed, durationMs: o.durationMs, linesWritten: verdicts.reduce((s, v) => s + v.written, 0), faults, maxLag, recovery, totals, pods: verdicts, records };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await cluster.stop();
   }
 }
