@@ -103,9 +103,16 @@ export class Collector {
       log,
       onError: () => m.kafkaErrors.inc(),
     });
+    // An idle collector's state does not change: skip the write (two fsyncs) when it would store the same bytes.
+    let lastWritten = '';
     const checkpoint = async () => {
-      await store.write(tailer.state());
-      m.checkpoints.inc();
+      const state = tailer.state();
+      const text = JSON.stringify(state);
+      if (text !== lastWritten) {
+        await store.write(state);
+        lastWritten = text;
+        m.checkpoints.inc();
+      }
       lastCheckpoint = Date.now();
     };
     let lastCheckpoint = 0;
