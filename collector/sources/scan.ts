@@ -106,5 +106,10 @@ export async function fingerprint(fh: FileHandle, len: number): Promise<string |
     if (bytesRead === 0) return undefined;
     got += bytesRead;
   }
+  return hashHead(buf);
+}
+
+/** The fingerprint of bytes already in hand (the file's first bytes as they were read). */
+export function hashHead(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex').slice(0, 32);
 }

@@ -8,7 +8,7 @@ import { STATE_VERSION, type CollectorState, type FileEntry } from '../checkpoin
 import type { BaseIdentity } from '../identity.js';
 import type { SpoolSource } from '../spool/spool.js';
 import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
-import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, scan, watched, type Found, type PathPattern } from './scan.js';
+import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, hashHead, scan, watched, type Found, type PathPattern } from './scan.js';
 
 // The tail state machine. Every tailed file is held open, so a file renamed
 // or deleted while tailed is still read to its end through its descriptor
@@ -66,6 +66,13 @@ interface Tracked {
   lastDataAt: number;
   gone: boolean;
   log: Logger;
+  /**
+   * The identity's first bytes (up to FINGERPRINT_BYTES) as this process read
+   * them, when it read from 0; the fingerprint is extended from these, never
+   * from a second read of the file, which could see a later content (a
+   * truncation and rewrite of the same length in between would go unseen).
+   */
+  head: Buffer | undefined;
 }
 
 export class Tailer {
@@ -162,8 +169,10 @@ export class Tailer {
         const linger = !drain && t.size - t.decoder.pos < LINGER_BYTES && now - t.lastDataAt < this.lingerMs;
         while (!linger && budget > 0 && t.decoder.pos < t.size) {
           const n = Math.min(this.buf.length, budget, t.size - t.decoder.pos);
-          const { bytesRead: got } = await t.fh.read(this.buf, 0, n, t.decoder.pos);
+          const at = t.decoder.pos;
+          const { bytesRead: got } = await t.fh.read(this.buf, 0, n, at);
           if (got === 0) break;
+          if (t.head && at === t.head.length && at < FINGERPRINT_BYTES) this.extendHead(t, this.buf.subarray(0, got));
           t.decoder.push(this.buf.subarray(0, got), now);
           t.lastDataAt = now;
           budget -= got;
@@ -238,6 +247,7 @@ export class Tailer {
       this.pendingTruncation.add(t);
       return;
     }
+    if (t.head) return; // extended from the bytes read (extendHead)
     const len = Math.min(size, FINGERPRINT_BYTES);
     const hash = await fingerprint(t.fh, len);
     if (hash !== undefined) {
@@ -247,6 +257,15 @@ export class Tailer {
   }
 
   private readonly pendingTruncation = new Set<Tracked>();
+
+  private extendHead(t: Tracked, chunk: Buffer): void {
+    const head = Buffer.concat([t.head!, chunk.subarray(0, FINGERPRINT_BYTES - t.head!.length)]);
+    t.head = head;
+    if (head.length > t.entry.fpLen) {
+      t.entry.fpLen = head.length;
+      t.entry.fpHash = hashHead(head);
+    }
+  }
 
   private truncated(t: Tracked, batches: SourceBatch[], now: number, why: string): void {
     // What was read before the truncation is still in memory: send it under the old identity.
@@ -259,6 +278,7 @@ export class Tailer {
     t.src = this.source(t.entry);
     t.log = this.o.log.child({ file: t.entry.path, fileId: t.entry.fileId });
     t.decoder = new FileDecoder(this.o.decoder, 0, this.o.stats);
+    t.head = Buffer.alloc(0);
     this.pendingTruncation.delete(t);
   }
 
@@ -318,6 +338,7 @@ export class Tailer {
       lastDataAt: this.now(),
       gone: false,
       log: this.o.log.child({ file: entry.path, fileId: entry.fileId }),
+      head: entry.off === 0 ? Buffer.alloc(0) : undefined,
     };
     this.files.set(fileKey(entry.dev, entry.ino), t);
     return t;
