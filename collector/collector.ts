@@ -154,16 +154,20 @@ export class Collector {
         }
       }
     } finally {
-      if (this.spoolWanted) await this.spool(tailer);
+      if (this.spoolWanted) await this.spool(tailer, () => store.write(tailer.state()));
       await tailer.close();
       this.finished = true;
     }
   }
 
-  private async spool(tailer: Tailer): Promise<void> {
+  private async spool(tailer: Tailer, checkpoint: () => Promise<void>): Promise<void> {
     const c = this.p.config;
     const resolve = this.spoolWanted!;
     try {
+      // Files rotated in while sending was stuck were never scanned: find them, and
+      // persist their identities (acknowledged offsets only) before they are spooled.
+      await tailer.refresh();
+      await checkpoint();
       const r = await writeSpool(
         c.spoolDir!,
         this.p.identity,

@@ -138,6 +138,16 @@ export class Tailer {
     return out;
   }
 
+  /**
+   * Finds files created since the last scan (a rotation while a send was
+   * stuck in a Kafka outage stops polling, and with it scanning): the spool
+   * must hold them too.
+   */
+  async refresh(): Promise<void> {
+    await this.rescan();
+    this.lastScan = this.now();
+  }
+
   /** What the spool needs: every tracked file with its acknowledged offset and open descriptor. */
   spoolSources(): SpoolSource[] {
     return [...this.files.values()].map((t) => ({ fileId: t.entry.fileId, fileSeq: t.entry.fileSeq, file: t.entry.file, off: t.entry.off, fh: t.fh }));

@@ -69,6 +69,8 @@ test('C20: pod deleted while Kafka is down past the grace period: spooled on the
     await reader.stop();
     await stack.stop('kafka');
     await write(3000);
+    // The collector has read those and is stuck sending them: it no longer polls, so it has not seen what follows.
+    await c.waitLog('kafkaUnavailable', 30_000);
     await rename(log, `${log}.1`); // rotation by rename during the outage
     await writeFile(log, '');
     await write(1500);
