@@ -8,9 +8,8 @@ import { compilePatterns } from './sources/scan.js';
 import { Tailer } from './sources/tailer.js';
 import { BatchSender, toMessages } from './sinks/batch-sender.js';
 import type { LineSink } from './sinks/kafka.js';
-import { writeSpool, type SpoolResult } from './spool/spool.js';
+import { decoderOptions, decoderSettings, writeSpool, type SpoolResult } from './spool/spool.js';
 import { newDecoderStats, type DecoderStats } from './transforms/file-decoder.js';
-import { startTest } from './transforms/multiline.js';
 
 // The collector's loop: read a bounded round from every file, send it, and
 // only after Kafka acknowledged it advance the offsets; checkpoint. One round
@@ -74,15 +73,10 @@ export class Collector {
     const { config: c, log } = this.p;
     const store = new StateFile(c.stateDir, log);
     const loaded = await store.load();
-    const profileDefault = c.appType === 'generic' ? 'continuation' : 'timestamped';
     const tailer = await Tailer.start(
       {
         patterns: compilePatterns(c.paths),
-        decoder: {
-          format: c.format,
-          maxLineBytes: c.maxLineBytes,
-          multiline: { isStart: c.multiline ? startTest(profileDefault, c.firstLine) : undefined, maxLines: c.maxEventLines, maxBytes: c.maxEventBytes },
-        },
+        decoder: decoderOptions(decoderSettings(c)),
         identity: this.p.identity,
         readChunkBytes: c.readChunkBytes,
         maxRoundBytes: c.maxInFlightBytes,
@@ -109,7 +103,7 @@ export class Collector {
       const state = tailer.state();
       const text = JSON.stringify(state);
       if (text !== lastWritten) {
-        await store.write(state);
+        await store.write(state, text);
         lastWritten = text;
         m.checkpoints.inc();
       }
@@ -154,7 +148,7 @@ export class Collector {
         }
       }
     } finally {
-      if (this.spoolWanted) await this.spool(tailer, () => store.write(tailer.state()));
+      if (this.spoolWanted) await this.spool(tailer, checkpoint);
       await tailer.close();
       this.finished = true;
     }
@@ -168,21 +162,7 @@ export class Collector {
       // persist their identities (acknowledged offsets only) before they are spooled.
       await tailer.refresh();
       await checkpoint();
-      const r = await writeSpool(
-        c.spoolDir!,
-        this.p.identity,
-        {
-          format: c.format,
-          maxLineBytes: c.maxLineBytes,
-          multiline: c.multiline,
-          profile: c.appType === 'generic' ? 'continuation' : 'timestamped',
-          ...(c.firstLine !== undefined ? { firstLine: c.firstLine } : {}),
-          maxEventLines: c.maxEventLines,
-          maxEventBytes: c.maxEventBytes,
-        },
-        tailer.spoolSources(),
-        c.spoolMaxBytes,
-      );
+      const r = await writeSpool(c.spoolDir!, this.p.identity, decoderSettings(c), tailer.spoolSources(), c.spoolMaxBytes);
       resolve(r);
     } catch (err) {
       resolve(err as Error);

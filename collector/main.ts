@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     setTimeout(() => {
       void (async () => {
         // The pod's grace period is about to end in a SIGKILL: say what is left.
-        const unread = await Promise.race([collector.unreadNow(), new Promise<{ file: string; bytes: number }[]>((r) => setTimeout(() => r(collector.unread()), 200))]);
+        const unread = await collector.unreadNow();
         log.fatal({ event: 'shutdownDeadlineMissed', code: 'SHUTDOWN_DEADLINE', unread: unread.filter((u) => u.bytes > 0) }, `lines remain unsent after ${c.shutdownTimeoutMs} ms`);
         collector.abort();
         process.exit(1);

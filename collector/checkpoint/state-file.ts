@@ -55,12 +55,13 @@ export class StateFile {
     return { state: emptyState(), from: 'empty' };
   }
 
-  async write(state: CollectorState): Promise<void> {
+  /** `text`: the state already serialised (the caller compares it with the last write). */
+  async write(state: CollectorState, text = JSON.stringify(state)): Promise<void> {
     const tmp = join(this.dir, TEMP_FILE);
     try {
       const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(JSON.stringify(state));
+        await fh.writeFile(text);
         await fh.sync();
       } finally {
         await fh.close();

@@ -4,8 +4,7 @@ import { checkIdPart, type SourceIdentity } from '../../contract/identity.js';
 import type { Logger } from '../../contract/log.js';
 import { toMessages, type BatchSender } from '../sinks/batch-sender.js';
 import { FileDecoder, newDecoderStats } from '../transforms/file-decoder.js';
-import { startTest } from '../transforms/multiline.js';
-import { listSpool, quarantine, readManifest, removeEntry, SpoolError, type SpoolManifest } from './spool.js';
+import { decoderOptions, listSpool, quarantine, readManifest, removeEntry, SpoolError, type SpoolManifest } from './spool.js';
 
 // Ships spool entries (see spool.ts) to Kafka: each file's bytes are cut into
 // events by the same decoder the collector uses, starting at the same offset,
@@ -43,7 +42,7 @@ function identityOf(m: SpoolManifest, dir: string): Omit<SourceIdentity, 'file' 
 export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCounts): Promise<boolean> {
   const m = await readManifest(dir);
   const base = identityOf(m, dir);
-  const d = m.decoder;
+  const options = decoderOptions(m.decoder);
   const stats = newDecoderStats();
   const buf = Buffer.allocUnsafe(o.chunkBytes);
   for (const f of m.files) {
@@ -51,15 +50,7 @@ export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCoun
     const size = (await stat(path).catch(() => undefined))?.size;
     if (size !== f.bytes) throw new SpoolError('SPOOL_ENTRY_INVALID', `spool entry ${dir}: ${f.data} holds ${size ?? 'no'} bytes, the manifest says ${f.bytes}`);
     const src: SourceIdentity = { ...base, file: f.file, fileId: f.fileId, fileSeq: f.fileSeq };
-    const decoder = new FileDecoder(
-      {
-        format: d.format,
-        maxLineBytes: d.maxLineBytes,
-        multiline: { isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined, maxLines: d.maxEventLines, maxBytes: d.maxEventBytes },
-      },
-      f.base,
-      stats,
-    );
+    const decoder = new FileDecoder(options, f.base, stats);
     const fh = await open(path, 'r');
     try {
       let pos = 0;

@@ -3,7 +3,10 @@ import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'nod
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { CollectorConfig } from '../config.js';
 import type { BaseIdentity } from '../identity.js';
+import type { DecoderOptions } from '../transforms/file-decoder.js';
+import { startTest } from '../transforms/multiline.js';
 
 // The node-level spool: the last resort when a pod is being deleted and Kafka
 // does not acknowledge before the grace period ends. Just before the deadline
@@ -50,6 +53,28 @@ export const SpoolManifestSchema = Type.Object({
 
 export type SpoolManifest = Static<typeof SpoolManifestSchema>;
 export type SpoolDecoder = SpoolManifest['decoder'];
+
+/** How a collector cuts events, as plain data: what a spool entry records so its bytes are cut the same way later. */
+export function decoderSettings(c: Pick<CollectorConfig, 'format' | 'maxLineBytes' | 'multiline' | 'appType' | 'firstLine' | 'maxEventLines' | 'maxEventBytes'>): SpoolDecoder {
+  return {
+    format: c.format,
+    maxLineBytes: c.maxLineBytes,
+    multiline: c.multiline,
+    profile: c.appType === 'generic' ? 'continuation' : 'timestamped',
+    ...(c.firstLine !== undefined ? { firstLine: c.firstLine } : {}),
+    maxEventLines: c.maxEventLines,
+    maxEventBytes: c.maxEventBytes,
+  };
+}
+
+/** The decoder those settings describe (the collector's own, and sparklogs-spool's for an entry). */
+export function decoderOptions(d: SpoolDecoder): DecoderOptions {
+  return {
+    format: d.format,
+    maxLineBytes: d.maxLineBytes,
+    multiline: { isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined, maxLines: d.maxEventLines, maxBytes: d.maxEventBytes },
+  };
+}
 const checkManifest = TypeCompiler.Compile(SpoolManifestSchema);
 
 export interface SpoolSource {
