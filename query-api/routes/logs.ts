@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
-import { formatText, toApiLine } from '../lines.js';
+import { formatStored, formatText, nativeJson, toApiLine } from '../lines.js';
 import { AppParams, DownloadQuery, ExecutorParams, LogsResponse, errorResponses, logsQuery } from '../schemas.js';
 import { assertExists, lineFilter, type RouteContext } from './context.js';
 
@@ -21,7 +21,7 @@ export function logsRoutes(app: FastifyInstance, ctx: RouteContext) {
   ] as const) {
     app.get<{ Params: Params; Querystring: Static<typeof Query> }>(
       url,
-      { schema: { summary: `Log lines of ${what}`, tags: ['logs'], params, querystring: Query, response: { 200: LogsResponse, ...errorResponses } } },
+      { schema: { summary: `Log lines of ${what}`, tags: ['logs'], params, querystring: Query, response: { 200: LogsResponse, ...errorResponses } }, serializerCompiler: nativeJson },
       async (req, reply) => {
         const q = req.query;
         const order = req.params.executorId ? 'file' : 'time';
@@ -74,15 +74,22 @@ export function logsRoutes(app: FastifyInstance, ctx: RouteContext) {
         const store = ctx.store;
         const size = ctx.cfg.downloadPageSize;
         const withExecutor = !req.params.executorId;
-        // One page in memory at a time; the next page is fetched only when the
-        // client has taken the previous one (Readable.from pulls on demand).
+        // At most two pages in memory: while the client takes one, the next
+        // is already being fetched (Readable.from pulls on demand, so a slow
+        // client holds the fetching back, and Elasticsearch never waits for
+        // the socket nor the socket for Elasticsearch).
         async function* pages() {
           let page = first;
           for (;;) {
-            yield page.map((l) => formatText({ ...l, time: l['@timestamp'] }, withExecutor)).join('');
             const last = page.at(-1);
-            if (page.length < size || !last) return;
-            page = await store.lines(f, { order, size, after: last.sort });
+            const next = page.length < size || !last ? undefined : store.lines(f, { order, size, after: last.sort });
+            // A failed prefetch surfaces when it is awaited, never as an unhandled rejection before.
+            next?.catch(() => undefined);
+            let text = '';
+            for (const l of page) text += formatStored(l, withExecutor);
+            yield text;
+            if (!next) return;
+            page = await next;
           }
         }
         const name = `${req.params.appId}${req.params.executorId ? `-${req.params.executorId}` : ''}.log`;

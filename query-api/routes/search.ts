@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
-import { parseTime, toApiLine } from '../lines.js';
+import { nativeJson, parseTime, toApiLine } from '../lines.js';
 import { SearchQuery, SearchResponse, errorResponses } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
   app.get<{ Querystring: Static<typeof SearchQuery> }>(
     '/api/v1/search',
-    { schema: { summary: 'Full-text search across apps, newest first, with highlights', tags: ['search'], querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } } },
+    { schema: { summary: 'Full-text search across apps, newest first, with highlights', tags: ['search'], querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } }, serializerCompiler: nativeJson },
     async (req) => {
       const q = req.query;
       const size = q.size ?? 100;
@@ -31,7 +31,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
       );
       const last = hits.at(-1);
       return {
-        hits: hits.map(({ highlights, ...l }) => ({ line: toApiLine(l, 'time'), highlights })),
+        hits: hits.map((h) => ({ line: toApiLine(h, 'time'), highlights: h.highlights })),
         ...(hits.length === size && last ? { next: encodeCursor('search', last.sort) } : {}),
       };
     },

@@ -160,3 +160,28 @@ test('Spark UI link redirects to the executor view; health and readiness', async
   const page = await get('/');
   assert.match(String(page.body), /<html/i);
 });
+
+test('pages of lines and search hits match their response schemas exactly (no field missing, none extra)', async () => {
+  // These routes serialise with JSON.stringify, not the schema's serialiser:
+  // the schema must still describe every body, and nothing unlisted may leak
+  // (the pod uid, file id, app name and namespace stay inside the store).
+  const { Value } = await import('@sinclair/typebox/value');
+  const { Line: LineSchema, LogsResponse, SearchResponse } = await import('../../query-api/schemas.js');
+  const allowed = new Set(Object.keys(LineSchema.properties));
+  const bodies = [
+    [LogsResponse, (await get(`/api/v1/apps/${f.appId}/executors/1/logs?tail=20`)).body],
+    [LogsResponse, (await get(`/api/v1/apps/${f.appId}/logs?size=50`)).body],
+  ] as const;
+  for (const [schema, body] of bodies) {
+    assert.ok(Value.Check(schema, body), JSON.stringify([...Value.Errors(schema, body)].slice(0, 3)));
+    assert.ok(body.lines.length > 0);
+    for (const l of body.lines as Record<string, unknown>[]) {
+      assert.deepEqual(Object.keys(l).filter((k) => !allowed.has(k)), []);
+      assert.equal(typeof l.pod, 'string', 'pod is shown');
+    }
+  }
+  const s = (await get(`/api/v1/search?q=${encodeURIComponent(first(f.expected.byExecutor['1']![0]!)!.split(' ').at(-1)!)}`)).body;
+  assert.ok(Value.Check(SearchResponse, s), JSON.stringify([...Value.Errors(SearchResponse, s)].slice(0, 3)));
+  assert.ok(s.hits.length > 0, 'the search finds the line');
+  for (const h of s.hits as { line: Record<string, unknown> }[]) assert.deepEqual(Object.keys(h.line).filter((k) => !allowed.has(k)), []);
+});
