@@ -11,7 +11,7 @@ import { fillTopic } from '../produce.js';
 import { directBulk, storedBytesPerLine } from '../refs/direct-bulk.js';
 import { withRatio } from '../report.js';
 
-/** Bulk size and requests in flight of the aggregator's defaults (bulkMaxDocs, partitionsConcurrency). */
+/** Bulk size and requests in flight of the aggregator's defaults (bulkMaxDocs, maxBulksInFlight). */
 const BULK_DOCS = 5000;
 const IN_FLIGHT = 2;
 
