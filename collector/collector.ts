@@ -10,6 +10,7 @@ import { BatchSender, toMessages } from './sinks/batch-sender.js';
 import type { LineSink } from './sinks/kafka.js';
 import { decoderOptions, decoderSettings, writeSpool, type SpoolResult } from './spool/spool.js';
 import { newDecoderStats, type DecoderStats } from './transforms/file-decoder.js';
+import { YoungGenPolicy } from './young-gen.js';
 
 // The collector's loop: read a bounded round from every file, send it, and
 // only after Kafka acknowledged it advance the offsets; checkpoint. One round
@@ -114,11 +115,13 @@ export class Collector {
     await checkpoint();
     log.info({ event: 'collectorStarted', identity: this.p.identity, paths: c.paths, checkpoint: loaded.from, files: tailer.state().files.length }, 'collecting');
     const seen = { ...this.stats, truncations: 0 };
+    const youngGen = new YoungGenPolicy();
 
     try {
       for (;;) {
         const drain = this.draining;
         const round = await tailer.poll(drain);
+        youngGen.observe(round.bytesRead);
         if (round.newIdentities) await checkpoint();
         let events = 0;
         const messages = round.batches.flatMap((b) => {

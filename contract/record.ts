@@ -50,7 +50,8 @@ export const BatchSchema = Type.Object({
 export type LogEvent = Static<typeof EventSchema>;
 export type Batch = Static<typeof BatchSchema>;
 
-const checkBatch = TypeCompiler.Compile(BatchSchema);
+// Compiled on first use: the collector imports this module to encode and never decodes.
+let checkBatch: ReturnType<typeof TypeCompiler.Compile<typeof BatchSchema>> | undefined;
 
 export function encodeBatch(batch: Batch): Buffer {
   return Buffer.from(JSON.stringify(batch), 'utf8');
@@ -78,6 +79,7 @@ export function decodeBatch(value: Buffer | null | undefined): Batch {
   if (v !== RECORD_VERSION) {
     throw new RecordDecodeError('RECORD_BAD_VERSION', `unknown record version ${JSON.stringify(v)} (this build reads v${RECORD_VERSION})`);
   }
+  checkBatch ??= TypeCompiler.Compile(BatchSchema);
   if (!checkBatch.Check(parsed)) {
     const first = checkBatch.Errors(parsed).First();
     throw new RecordDecodeError('RECORD_INVALID', `invalid record at ${first?.path || '/'}: ${first?.message ?? 'schema mismatch'}`);

@@ -75,7 +75,8 @@ export function decoderOptions(d: SpoolDecoder): DecoderOptions {
     multiline: { isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined, maxLines: d.maxEventLines, maxBytes: d.maxEventBytes },
   };
 }
-const checkManifest = TypeCompiler.Compile(SpoolManifestSchema);
+// Compiled on first use: only sparklogs-spool reads manifests, the collector only writes them.
+let checkManifest: ReturnType<typeof TypeCompiler.Compile<typeof SpoolManifestSchema>> | undefined;
 
 export interface SpoolSource {
   fileId: string;
@@ -195,6 +196,7 @@ export async function readManifest(dir: string): Promise<SpoolManifest> {
   } catch (err) {
     throw new SpoolError('SPOOL_ENTRY_INVALID', `spool entry ${dir}: manifest unreadable: ${(err as Error).message}`, { cause: err });
   }
+  checkManifest ??= TypeCompiler.Compile(SpoolManifestSchema);
   if (!checkManifest.Check(parsed)) {
     const e = checkManifest.Errors(parsed).First();
     throw new SpoolError('SPOOL_ENTRY_INVALID', `spool entry ${dir}: manifest invalid at ${e?.path || '/'}: ${e?.message ?? 'invalid'}`);
