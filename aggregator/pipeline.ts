@@ -9,9 +9,12 @@
 // while the bulks are in flight. Bounds: at most maxBulksInFlight bulk
 // requests at once over all partitions, and at most maxBufferedBytes of record
 // bytes handed off and not yet committed (the handler waits for room, and
-// with it the consumer's next fetch). Groups of one partition are stored in
-// any order, but committed strictly in order, each only once every group
-// before it is committed: a commit never passes a line that is not stored.
+// with it the consumer's next fetch). Groups of one partition are stored one
+// after the other (so its lines become searchable in the order written, which
+// readers paging forward rely on) while the previous group commits and the
+// next is fetched; partitions are stored in parallel. Commits are strictly in
+// order, each only once every group before it is committed: a commit never
+// passes a line that is not stored.
 //
 // What breaks the chain of a partition (its "lane"):
 // - a rebalance, a group (re)join, a consumer crash or stop: every lane is
@@ -71,6 +74,8 @@ interface Lane {
   epoch: number;
   /** Resolves true once every group handed to the lane so far is committed, false once one is not (failed or abandoned). */
   tail: Promise<boolean>;
+  /** Resolves once the lane's last group handed off is stored (or given up): the next group's bulk waits for it. */
+  stored: Promise<void>;
   failed: boolean;
 }
 
@@ -189,11 +194,21 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   /** Hands the group off: stored now (within the bounds), committed after the lane's previous group. */
   function handOff(g: Group, bytes: number, b: InBatch, ctl: BatchControl, lane: Lane, key: string, log: Logger): void {
     const prev = lane.tail;
+    const prevStored = lane.stored;
+    let markStored!: () => void;
+    lane.stored = new Promise<void>((res) => (markStored = res));
     const first = g.first!;
     const last = g.last!;
     const task = (async (): Promise<boolean> => {
       try {
+        // A partition's groups are stored one after the other (partitions in
+        // parallel): its lines become searchable in the order they were
+        // written, so a reader paging forward (after=cursor, follow) never
+        // passes a line that appears behind it later.
+        await prevStored;
+        if (lane.failed || lane.epoch !== epoch) return false;
         await store(g, b, ctl, log);
+        markStored();
         if (o.pauseAfterBulkMs > 0) {
           log.info({ offset: last, ms: o.pauseAfterBulkMs }, 'pausingBeforeCommit');
           await sleep(o.pauseAfterBulkMs);
@@ -219,6 +234,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         }
         return false;
       } finally {
+        markStored();
         freeRoom(bytes);
       }
     })();
@@ -258,7 +274,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         if (ep !== epoch || draining || !ctl.isRunning() || ctl.isStale()) return;
       }
       resumeAt.delete(key);
-      found = { epoch: ep, tail: Promise.resolve(true), failed: false };
+      found = { epoch: ep, tail: Promise.resolve(true), stored: Promise.resolve(), failed: false };
       lanes.set(key, found);
     }
     const lane = found;
