@@ -65,9 +65,12 @@ export async function directBulk(esUrl: string, prefix: string, records: Record_
   return { seconds: (performance.now() - t0) / 1000, docs, failedItems };
 }
 
-/** Stored bytes per line of the line indices under a prefix (primary store, after a flush). */
+/** Stored bytes per line of the line indices under a prefix (primary store, force-merged, after a flush). */
 export async function storedBytesPerLine(esUrl: string, prefix: string): Promise<{ bytesPerLine: number; docs: number } | undefined> {
   const pattern = `${prefix}-lines-*`;
+  // Merged to one segment, as a finished daily index ends up: without it the
+  // figure depends on how far background merges got (141-419 B in three runs).
+  await fetch(`${esUrl}/${pattern}/_forcemerge?max_num_segments=1`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
   await fetch(`${esUrl}/${pattern}/_flush`, { method: 'POST' });
   const s = (await (await fetch(`${esUrl}/${pattern}/_stats/docs,store`)).json()) as { _all?: { primaries?: { docs?: { count: number }; store?: { size_in_bytes: number } } } };
   const p = s._all?.primaries;
