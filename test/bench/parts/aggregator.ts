@@ -56,7 +56,7 @@ export async function aggregatorThroughput(ctx: Ctx): Promise<void> {
     const stored = await storedBytesPerLine(ctx.esUrl, directPrefix);
     if (stored) ctx.shared.set('storedBytesPerLine', stored.bytesPerLine);
     ctx.shared.set('rawBytesPerLine', bytes / events);
-    ctx.add(withRatio({ part: 'aggregator', name: 'stored bytes per line', value: stored?.bytesPerLine ?? null, unit: 'B', reference: { name: 'raw text', value: bytes / events }, note: 'primary store, force-merged to one segment, 0 replicas' }));
+    ctx.add(withRatio({ part: 'aggregator', name: 'stored bytes per line', value: stored?.bytesPerLine ?? null, unit: 'B', reference: { name: 'raw text', value: bytes / events }, note: `primary store, force-merged to one segment, 0 replicas; ${stored?.docs ?? 0} documents` }));
   } finally {
     await deleteIndices(ctx, aggPrefix);
     await deleteIndices(ctx, directPrefix);

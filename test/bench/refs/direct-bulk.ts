@@ -65,15 +65,21 @@ export async function directBulk(esUrl: string, prefix: string, records: Record_
   return { seconds: (performance.now() - t0) / 1000, docs, failedItems };
 }
 
-/** Stored bytes per line of the line indices under a prefix (primary store, force-merged, after a flush). */
+/** Stored bytes per line of the line indices under a prefix: the live segments of the primaries, force-merged. */
 export async function storedBytesPerLine(esUrl: string, prefix: string): Promise<{ bytesPerLine: number; docs: number } | undefined> {
   const pattern = `${prefix}-lines-*`;
-  // Merged to one segment, as a finished daily index ends up: without it the
-  // figure depends on how far background merges got (141-419 B in three runs).
+  // Merged to one segment, as a finished daily index ends up. Sizes are read
+  // from the live segments, not the index's store size: that also counts the
+  // files of merged-away segments until Elasticsearch deletes them, which
+  // doubled the figure in one of two runs of the same data (and background
+  // merges moved it between 141 and 419 B before the force-merge).
+  await fetch(`${esUrl}/${pattern}/_refresh`, { method: 'POST' });
   await fetch(`${esUrl}/${pattern}/_forcemerge?max_num_segments=1`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
-  await fetch(`${esUrl}/${pattern}/_flush`, { method: 'POST' });
-  const s = (await (await fetch(`${esUrl}/${pattern}/_stats/docs,store`)).json()) as { _all?: { primaries?: { docs?: { count: number }; store?: { size_in_bytes: number } } } };
-  const p = s._all?.primaries;
-  if (!p?.docs?.count || !p.store) return undefined;
-  return { bytesPerLine: p.store.size_in_bytes / p.docs.count, docs: p.docs.count };
+  await fetch(`${esUrl}/${pattern}/_refresh`, { method: 'POST' });
+  const segs = (await (await fetch(`${esUrl}/_cat/segments/${pattern}?format=json&bytes=b&h=prirep,docs.count,size`)).json()) as { prirep: string; 'docs.count': string; size: string }[];
+  const primaries = Array.isArray(segs) ? segs.filter((x) => x.prirep === 'p' || x.prirep === 'primary') : [];
+  const docs = primaries.reduce((n, x) => n + Number(x['docs.count']), 0);
+  const bytes = primaries.reduce((n, x) => n + Number(x.size), 0);
+  if (!docs) return undefined;
+  return { bytesPerLine: bytes / docs, docs };
 }
