@@ -8,7 +8,7 @@ import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { Config } from '../config.js';
 import { AggregatorError } from '../errors.js';
 import { createMetrics, startMetricsServer } from '../metrics.js';
-import { createPipeline, type Pipeline } from '../pipeline.js';
+import { createPipeline } from '../pipeline.js';
 import type { EsSink } from '../sinks/elasticsearch.js';
 import type { KafkaSource } from '../sources/kafka.js';
 import { startPodWatcher, type PodWatcher } from '../sources/kubernetes.js';
@@ -31,7 +31,6 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   let started = false;
   let stopping = false;
   let pods: PodWatcher | undefined;
-  const live: { pipeline?: Pipeline } = {};
   const server = await startMetricsServer(metrics, c.metricsHost, c.metricsPort, () => started && !stopping);
   const addr = server.address();
   log.info({ port: typeof addr === 'object' && addr ? addr.port : c.metricsPort }, 'metricsListening');
@@ -45,8 +44,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
       log.error({ code: err.code, err: err.message }, 'shutdownDeadlineMissed');
       process.exit(1);
     }, c.shutdownTimeoutMs);
-    // The groups handed off finish and commit (the consumer takes no new batch meanwhile); then the consumer leaves the group.
-    await live.pipeline?.drain();
+    // The consumer's disconnect waits for the batch in flight, which commits when stored.
     await source.stop();
     await pods?.stop();
     await sink.close().catch(() => undefined);
@@ -75,13 +73,11 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   // Pod ends (exit code, OOMKilled, finish) as executor facts; the templates are installed by now.
   if (c.watchPods) pods = startPodWatcher({ namespaces: c.watchNamespaces, sink, names, log, retry });
 
-  const pipeline = createPipeline({
+  const handle = createPipeline({
     source, sink, names, clock, metrics, log, retry,
-    bulkMaxDocs: c.bulkMaxDocs, bulkMaxBytes: c.bulkMaxBytes, maxBulksInFlight: c.maxBulksInFlight, maxBufferedBytes: c.maxBufferedBytes,
-    pauseAfterBulkMs: c.pauseAfterBulkMs,
+    bulkMaxDocs: c.bulkMaxDocs, bulkMaxBytes: c.bulkMaxBytes, pauseAfterBulkMs: c.pauseAfterBulkMs,
   });
-  live.pipeline = pipeline;
-  await source.run(pipeline.handle, c.partitionsConcurrency);
+  await source.run(handle, c.partitionsConcurrency);
   started = true;
   log.info({ groupId: c.groupId, topic: names.linesTopic }, 'consuming');
 }

@@ -63,20 +63,16 @@ export function createEsSink(o: EsSinkOptions): EsSink {
 
     async bulk(items) {
       if (items.length === 0) return [];
-      // The NDJSON body is built here as one string, which the client sends as
-      // it is; given operation objects its serialiser stringifies and joins
-      // them one by one (Serializer.serialize: 12% of the aggregator's profile).
-      let body = '';
+      const operations: object[] = [];
       for (const it of items) {
-        const id = `{"_index":${JSON.stringify(it.index)},"_id":${JSON.stringify(it.id)}`;
-        body += it.version === undefined ? `{"index":${id}}}\n` : `{"index":${id},"version":${it.version},"version_type":"external_gte"}}\n`;
-        body += `${JSON.stringify(it.doc)}\n`;
+        const meta: Record<string, unknown> = { _index: it.index, _id: it.id };
+        if (it.version !== undefined) Object.assign(meta, { version: it.version, version_type: 'external_gte' });
+        operations.push({ index: meta }, it.doc);
       }
       let res;
       try {
         // Only what the outcome needs: parsing the full per-item response costs more CPU than building the request.
-        // A string body is sent as it is (the client serialises only arrays of operations).
-        res = await client.bulk({ operations: body as unknown as object[], refresh: false, filter_path: 'items.*.status,items.*.error.type,items.*.error.reason' });
+        res = await client.bulk({ operations, refresh: false, filter_path: 'items.*.status,items.*.error.type,items.*.error.reason' });
       } catch (err) {
         throw unavailable('bulk request failed', err);
       }

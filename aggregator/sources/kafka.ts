@@ -64,18 +64,6 @@ export interface KafkaSource {
   /** `concurrency`: partitions handled at once (each handler call is one partition's batch). */
   run(handle: (batch: InBatch, ctl: BatchControl) => Promise<void>, concurrency?: number): Promise<void>;
   commit(topic: string, partition: number, nextOffset: string): Promise<void>;
-  /**
-   * The next fetch of the partition starts at `offset` (whatever was resolved
-   * since). A no-op for a partition this member no longer holds.
-   */
-  seek(topic: string, partition: number, offset: string): void;
-  /**
-   * `f` is called, synchronously, whenever the assignment may change or the
-   * consumer restarts: a rebalance starts, the group is (re)joined, the
-   * consumer crashed or stopped. Offsets fetched before it are then fetched
-   * again from the committed offset.
-   */
-  onRebalance(f: (why: string) => void): void;
   deadLetter(items: DeadLetter[]): Promise<void>;
   /** Per partition: high watermark minus committed offset of the group. */
   lag(): Promise<{ partition: number; lag: number }[]>;
@@ -117,17 +105,9 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
     maxBytes: o.maxBytesPerPartition * 4,
     allowAutoTopicCreation: false,
   });
-  const rebalanceListeners: ((why: string) => void)[] = [];
-  const rebalanced = (why: string) => () => {
-    for (const f of rebalanceListeners) f(why);
-  };
   consumer.on(consumer.events.CRASH, (e) => {
-    rebalanced('crash')();
     if (!e.payload.restart) o.onFatal?.(e.payload.error);
   });
-  consumer.on(consumer.events.REBALANCING, rebalanced('rebalancing'));
-  consumer.on(consumer.events.GROUP_JOIN, rebalanced('groupJoin'));
-  consumer.on(consumer.events.STOP, rebalanced('stop'));
   let producer: Producer | undefined;
   let admin: Admin | undefined;
 
@@ -181,14 +161,6 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
       } catch (err) {
         throw new KafkaSourceError('KAFKA_COMMIT_FAILED', `commit of ${topic}[${partition}]@${nextOffset} failed: ${(err as Error).message}`, true, { cause: err });
       }
-    },
-
-    seek(topic, partition, offset) {
-      consumer.seek({ topic, partition, offset });
-    },
-
-    onRebalance(f) {
-      rebalanceListeners.push(f);
     },
 
     async deadLetter(items) {
