@@ -223,3 +223,21 @@ test('the aggregator watches pods only where it may list and watch them', () => 
   }
   assert.ok(checked >= 2);
 });
+
+test('every copy of the endpoints ConfigMap says the same', () => {
+  const copies = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'sparklogs-endpoints') as unknown as { metadata: { namespace: string }; data: Record<string, string> }[];
+  assert.ok(copies.length >= 2, 'sparklogs-endpoints in sparklogs and sparklogs-node');
+  for (const c of copies.slice(1)) assert.deepEqual(c.data, copies[0]!.data, `sparklogs-endpoints in ${c.metadata.namespace} differs from ${copies[0]!.metadata.namespace}`);
+});
+
+// Found on the real cluster: the spool DaemonSet (hostPath, a root step) in the
+// "restricted" namespace was refused by Pod Security admission, pod after pod.
+test('pods that mount a hostPath or run a step as root live in a namespace whose Pod Security level allows it', () => {
+  for (const site of sites.filter((s) => !templates.some((f) => s.where.startsWith(rel(f))))) {
+    const ns = find(objects, 'Namespace', undefined, site.namespace);
+    const level = ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'] ?? 'privileged';
+    const hostPath = (site.spec.volumes ?? []).some((v) => 'hostPath' in v);
+    const root = allContainers(site.spec).some((c) => (c.securityContext as { runAsUser?: number } | undefined)?.runAsUser === 0);
+    if (hostPath || root) assert.equal(level, 'privileged', `${site.where}: hostPath or runAsUser 0 in namespace ${site.namespace} (Pod Security ${level})`);
+  }
+});

@@ -61,6 +61,8 @@ const SPOOL: Service = { program: 'sparklogs-spool', schema: SpoolConfigSchema, 
 /** The program a container runs: by image, and for the collector image by command (sparklogs-spool shares it). */
 export const serviceOf = (c: Container) => {
   if (c.image?.replace(/[:@].*$/, '') === 'sparklogs/collector' && (c.command ?? []).some((x) => x.endsWith('/spool-main.js'))) return SPOOL;
+  // The image used for a one-off step (node -e ...) runs none of the services.
+  if (c.command && !c.command.some((x) => x.endsWith('.js'))) return undefined;
   return c.image ? SERVICES[c.image.replace(/[:@].*$/, '')] : undefined;
 };
 
