@@ -1,9 +1,16 @@
 # The aggregator. Build from the repository root:
 #   docker build -f deploy/images/aggregator.Dockerfile -t sparklogs/aggregator:0.1.0 .
-FROM node:20-bookworm-slim AS build
+# NODE_IMAGE: the Node.js base; deploy/local/images passes one it builds locally.
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm's configuration can be given as build secrets: npmrc (registry, proxy) and
+# npm-ca (CA certificates, for an npmrc that says cafile=/root/.npm-ca.pem):
+#   docker build --secret id=npmrc,src=$HOME/.npmrc ...
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
+    --mount=type=secret,id=npm-ca,target=/root/.npm-ca.pem \
+    npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY contract contract
 COPY aggregator aggregator
@@ -11,7 +18,7 @@ COPY aggregator aggregator
 COPY collector collector
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json

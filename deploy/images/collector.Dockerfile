@@ -2,10 +2,17 @@
 #   docker build -f deploy/images/collector.Dockerfile -t sparklogs/collector:0.1.0 .
 # The runtime image holds node, the libraries it links, CA certificates and
 # the compiled collector: no shell, no package manager, nothing to exec into.
-FROM node:20-bookworm-slim AS build
+# NODE_IMAGE: the Node.js base; deploy/local/images passes one it builds locally.
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm's configuration can be given as build secrets: npmrc (registry, proxy) and
+# npm-ca (CA certificates, for an npmrc that says cafile=/root/.npm-ca.pem):
+#   docker build --secret id=npmrc,src=$HOME/.npmrc ...
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
+    --mount=type=secret,id=npm-ca,target=/root/.npm-ca.pem \
+    npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY contract contract
 COPY collector collector
