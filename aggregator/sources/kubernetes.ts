@@ -55,7 +55,7 @@ export interface PodWatcher {
 function slim(p: Pod): Pod {
   const m = p.metadata ?? {};
   return {
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels, annotations: m.annotations },
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels, annotations: m.annotations, deletionTimestamp: m.deletionTimestamp, deletionGracePeriodSeconds: m.deletionGracePeriodSeconds },
     spec: p.spec && { nodeName: p.spec.nodeName, restartPolicy: p.spec.restartPolicy, containers: p.spec.containers?.map((c) => ({ name: c.name, env: c.env })), initContainers: p.spec.initContainers?.map((c) => ({ name: c.name, env: c.env })) },
     status: p.status && { phase: p.status.phase, reason: p.status.reason, startTime: p.status.startTime, containerStatuses: p.status.containerStatuses },
   };

@@ -39,7 +39,7 @@ export interface ContainerStatus {
 }
 
 export interface Pod {
-  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: Time };
+  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: Time; deletionGracePeriodSeconds?: number };
   spec?: { nodeName?: string; restartPolicy?: string; containers?: PodContainer[]; initContainers?: PodContainer[] };
   status?: { phase?: string; reason?: string; startTime?: Time; containerStatuses?: ContainerStatus[] };
 }
@@ -122,6 +122,13 @@ export function podIdentity(pod: Pod): PodIdentity | undefined {
   return { identity, container };
 }
 
+/** When the pod's deletion was asked for: its deletionTimestamp is that moment plus the grace period. */
+function deletionRequestedAt(pod: Pod): number | undefined {
+  const deadline = ms(pod.metadata?.deletionTimestamp);
+  if (deadline === undefined) return undefined;
+  return deadline - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
+}
+
 const ms = (t: Time | undefined) => {
   if (t === undefined) return undefined;
   const v = new Date(t).getTime();
@@ -166,7 +173,14 @@ export function lifecycleDoc(pod: Pod, o: LifecycleOptions): ExecutorDoc | undef
     if (term.exitCode !== undefined) doc.exitCode = term.exitCode;
     // The pod's own reason (Evicted, DeadlineExceeded) says more than the container's generic Error.
     const reason = term.reason && term.reason !== 'Error' ? term.reason : pod.status?.reason ?? term.reason ?? (term.exitCode === 0 ? 'Completed' : 'Error');
-    doc.reason = reason;
+    // Stopped because its pod was deleted (Spark's driver removing an idle
+    // executor or ending the app, kubectl delete): not a failure, whatever
+    // its exit code (found on the real cluster: such executors showed as
+    // failed with exit 143). A container that ended before the deletion keeps its reason.
+    const requested = deletionRequestedAt(pod);
+    const finished = ms(term.finishedAt);
+    const byDeletion = requested !== undefined && finished !== undefined && finished >= requested && (reason === 'Error' || reason === 'Completed');
+    doc.reason = byDeletion ? 'Deleted' : reason;
     const started = ms(term.startedAt) ?? ms(pod.status?.startTime);
     if (started !== undefined) doc.startedAt = started;
     doc.finishedAt = ms(term.finishedAt) ?? ms(pod.metadata?.deletionTimestamp) ?? o.observedAt;

@@ -7,11 +7,13 @@ import { AppParams, AppQuery, AppResponse, AppsQuery, AppsResponse, errorRespons
 import type { ExecutorView } from '../store/elasticsearch.js';
 import type { RouteContext } from './context.js';
 
-export function executorStatus(e: ExecutorView): 'running' | 'succeeded' | 'failed' | 'unknown' {
+export function executorStatus(e: ExecutorView): 'running' | 'succeeded' | 'failed' | 'removed' | 'unknown' {
   if (!e.lifecycle) return 'unknown';
   if (e.lifecycle.finishedAt === undefined) return 'running';
   // Deleted before it reported an end: how it ended is not known.
   if (e.lifecycle.exitCode === undefined) return 'unknown';
+  // Stopped by its pod's deletion (dynamic allocation, the app's end).
+  if (e.lifecycle.reason === 'Deleted') return 'removed';
   return e.lifecycle.exitCode === 0 ? 'succeeded' : 'failed';
 }
 

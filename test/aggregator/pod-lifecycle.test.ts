@@ -14,7 +14,7 @@ const template = (path: string) => parse(readFileSync(new URL(`../../deploy/${pa
 const NOW = Date.parse('2026-11-21T09:47:00Z');
 
 /** A Spark pod the way Spark's submission client creates it from the template, then the kubelet's status. */
-function sparkPod(o: { executorId?: string; main: string; status: Pod['status']; deletionTimestamp?: string }): Pod {
+function sparkPod(o: { executorId?: string; main: string; status: Pod['status']; deletionTimestamp?: string; grace?: number }): Pod {
   const t = template(o.executorId ? 'spark/executor-pod-template.yaml' : 'spark/driver-pod-template.yaml');
   const labels: Record<string, string> = {
     ...t.metadata?.labels,
@@ -26,7 +26,7 @@ function sparkPod(o: { executorId?: string; main: string; status: Pod['status'];
   if (o.executorId) Object.assign(labels, { 'spark-exec-id': o.executorId, 'spark-exec-resourceprofile-id': '0' });
   const name = o.executorId ? `etl-daily-7f3c2a9b1e-exec-${o.executorId}` : 'etl-daily-7f3c2a9b1e-driver';
   return {
-    metadata: { name, namespace: 'spark-jobs', uid: `0b7c6a1e-4d2f-4f6a-9d51-00000000000${o.executorId ?? 0}`, labels, ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}) },
+    metadata: { name, namespace: 'spark-jobs', uid: `0b7c6a1e-4d2f-4f6a-9d51-00000000000${o.executorId ?? 0}`, labels, ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}), ...(o.grace !== undefined ? { deletionGracePeriodSeconds: o.grace } : {}) },
     spec: {
       ...t.spec,
       nodeName: 'ip-10-0-1-13.ec2.internal',
@@ -109,6 +109,26 @@ test('a running pod gives nothing until it ends; deleted while running it ends w
   // No deletion time on the object (a pod that vanished between two lists): the observation time.
   const vanished = sparkPod({ executorId: '2', main: 'spark-kubernetes-executor', status });
   assert.equal(lifecycleDoc(vanished, { deleted: true, observedAt: NOW })?.finishedAt, NOW);
+});
+
+// Found on the real cluster: executors Spark's driver deleted at the app's end showed as failed (Error, exit 143).
+test('a container stopped by its pod\'s deletion ends Deleted with its exit code; one that ended before keeps its reason', () => {
+  const ended = (exitCode: number, reason: string, finishedAt: string): Pod['status'] => ({
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    containerStatuses: [{ name: 'spark-kubernetes-executor', state: { terminated: { exitCode, reason, startedAt: '2026-11-21T09:46:03Z', finishedAt } } }],
+  });
+  // Deletion asked at 09:46:30 with 60 s of grace (deletionTimestamp 09:47:30); SIGTERM ended it at 09:46:31.
+  const removed = lifecycleDoc(sparkPod({ executorId: '4', main: 'spark-kubernetes-executor', status: ended(143, 'Error', '2026-11-21T09:46:31Z'), deletionTimestamp: '2026-11-21T09:47:30Z', grace: 60 }), { deleted: true, observedAt: NOW });
+  assert.equal(removed?.reason, 'Deleted');
+  assert.equal(removed?.exitCode, 143);
+  const idle = lifecycleDoc(sparkPod({ executorId: '1', main: 'spark-kubernetes-executor', status: ended(0, 'Completed', '2026-11-21T09:46:32Z'), deletionTimestamp: '2026-11-21T09:47:30Z', grace: 60 }), { deleted: true, observedAt: NOW });
+  assert.equal(idle?.reason, 'Deleted');
+  // OOMKilled at 09:46:10, deleted afterwards by the driver: still OOMKilled.
+  const oom = lifecycleDoc(sparkPod({ executorId: '3', main: 'spark-kubernetes-executor', status: ended(137, 'OOMKilled', '2026-11-21T09:46:10Z'), deletionTimestamp: '2026-11-21T09:47:30Z', grace: 60 }), { deleted: true, observedAt: NOW });
+  assert.equal(oom?.reason, 'OOMKilled');
+  // Failed at 09:46:10 (exit 52), deleted afterwards: still Error.
+  const failed = lifecycleDoc(sparkPod({ executorId: '5', main: 'spark-kubernetes-executor', status: ended(52, 'Error', '2026-11-21T09:46:10Z'), deletionTimestamp: '2026-11-21T09:47:30Z', grace: 60 }), { deleted: true, observedAt: NOW });
+  assert.equal(failed?.reason, 'Error');
 });
 
 test('an evicted pod: the pod\'s reason (Evicted) wins over the container\'s generic Error', () => {
