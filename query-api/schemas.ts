@@ -147,7 +147,7 @@ export const Executor = Type.Object({
   lines: Int,
   warn: Int,
   error: Type.Integer({ description: 'ERROR and FATAL lines.' }),
-  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('removed'), Type.Literal('unknown')], { description: 'removed: stopped because its pod was deleted while it ran (dynamic allocation, the app\'s end, kubectl delete), not a failure' }),
+  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('removed'), Type.Literal('unknown')], { description: 'removed: an executor its driver let go (exit 0: dynamic allocation, the app\'s end), or stopped because its pod was deleted while it ran; not a failure' }),
   lifecycle: Opt(Type.Object({
     exitCode: Opt(Type.Integer()),
     reason: Opt(Type.String({ description: 'Kubernetes\' reason: Completed, Error, OOMKilled (the kernel killed it over its memory limit), Evicted, Deleted (its pod was deleted while it ran; with no exit code when it was gone before it reported one), …' })),

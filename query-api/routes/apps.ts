@@ -12,8 +12,9 @@ export function executorStatus(e: ExecutorView): 'running' | 'succeeded' | 'fail
   if (e.lifecycle.finishedAt === undefined) return 'running';
   // Deleted before it reported an end: how it ended is not known.
   if (e.lifecycle.exitCode === undefined) return 'unknown';
-  // Stopped by its pod's deletion (dynamic allocation, the app's end).
-  if (e.lifecycle.reason === 'Deleted') return 'removed';
+  // Stopped by its pod's deletion, or an executor the driver let go (dynamic
+  // allocation, the app's end: a Spark executor exits 0 only when told to).
+  if (e.lifecycle.reason === 'Deleted' || (e.role === 'executor' && e.lifecycle.exitCode === 0)) return 'removed';
   return e.lifecycle.exitCode === 0 ? 'succeeded' : 'failed';
 }
 

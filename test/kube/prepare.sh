@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# What the real-cluster tests need besides the node and the sparklogs images
+# (test/run.sh does those): a Spark image per pinned Spark version, from
+# Maven Central's jars (deploy/local/spark) and deploy/images/spark.Dockerfile,
+# imported into the node's containerd. Everything is cached: a warm run takes
+# seconds.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=../../deploy/local/versions.env
+. deploy/local/versions.env
+for v in "$SPARK3_VERSION" "$SPARK4_VERSION"; do
+  ctx=$(bash deploy/local/spark image-context "$v")
+  bash deploy/local/images build-one deploy/images/spark.Dockerfile "$ctx" "sparklogs/spark:$v"
+done
+bash deploy/local/images import

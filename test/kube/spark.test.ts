@@ -1,0 +1,306 @@
+// Real Spark on the real node (K1, K2, K3 of SCENARIOS.md): spark-submit
+// --master k8s://... --deploy-mode cluster, configured only by
+// deploy/spark/spark-defaults.conf and the pod templates (plus addresses and
+// the job's own settings), with sparklogs installed from the overlay as a
+// user would. Dynamic allocation removes and adds executors, one task
+// throws, one executor is killed by the kernel at its memory limit, every
+// task logs numbered markers. After the app has ended and every pod is gone,
+// the query API and the CLI serve every marker exactly once, in order, on the
+// executor that wrote it, and the pod ends as Kubernetes reported them.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describeNamespace, installSparklogs, kubectl, kubectlJson, testCluster, waitFor, type Installed } from './cluster.js';
+
+const exec = promisify(execFile);
+const REPO = resolve(import.meta.dirname, '../..');
+const cluster = testCluster();
+let sparklogs: Installed;
+
+before(async () => {
+  sparklogs = await installSparklogs(cluster);
+});
+
+interface ApiLine {
+  executorId: string;
+  level?: string;
+  logger?: string;
+  thread?: string;
+  message: string;
+  exception?: string;
+  pod?: string;
+  node?: string;
+}
+
+interface ApiExecutor {
+  executorId: string;
+  role: string;
+  pod?: string;
+  node?: string;
+  lines: number;
+  status: string;
+  lifecycle?: { reason?: string; exitCode?: number; pod?: string; node?: string };
+}
+
+async function api<T>(path: string): Promise<T> {
+  // The query API documents 503 (store unavailable) as retriable.
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${sparklogs.apiUrl}${path}`, { headers: { authorization: `Bearer ${sparklogs.token}` } });
+    if (r.status === 503 && i < 30) {
+      await new Promise((res) => setTimeout(res, 1000));
+      continue;
+    }
+    assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
+    return (await r.json()) as T;
+  }
+}
+
+async function executorLines(appId: string, executorId: string): Promise<ApiLine[]> {
+  const out: ApiLine[] = [];
+  let after: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const q = new URLSearchParams({ size: '1000', ...(after ? { after } : {}) });
+    const body = await api<{ lines: ApiLine[]; next?: string }>(`/api/v1/apps/${appId}/executors/${encodeURIComponent(executorId)}/logs?${q}`);
+    out.push(...body.lines);
+    if (!body.next || body.lines.length === 0) return out;
+    after = body.next;
+  }
+  throw new Error('too many pages');
+}
+
+const MARKER = /^sparklogs-marker app=(\S+) stage=(\d+) partition=(\d+) attempt=(\d+) seq=(\d+)\/(\d+)$/;
+const TASK = /^sparklogs-task stage=(\d+) partition=(\d+) attempt=(\d+) executor=(\S+) status=(\w+)/;
+
+interface TaskEnd { key: string; executor: string; status: string }
+
+/** The driver's own account of every task attempt (TaskLines in the job). */
+function taskEnds(driver: ApiLine[]): TaskEnd[] {
+  return driver.flatMap((l) => {
+    const m = TASK.exec(l.message);
+    return m ? [{ key: `${m[1]}/${m[2]}/${m[3]}`, executor: m[4]!, status: m[5]! }] : [];
+  });
+}
+
+/** Markers per task attempt as served for one executor: the seq numbers in the order served. */
+function markerGroups(lines: ApiLine[], appId: string): Map<string, { seqs: number[]; of: number }> {
+  const groups = new Map<string, { seqs: number[]; of: number }>();
+  for (const l of lines) {
+    const m = MARKER.exec(l.message);
+    if (!m) continue;
+    assert.equal(m[1], appId, `a marker of another app: ${l.message}`);
+    const key = `${m[2]}/${m[3]}/${m[4]}`;
+    const g = groups.get(key) ?? { seqs: [], of: Number(m[6]) };
+    g.seqs.push(Number(m[5]));
+    groups.set(key, g);
+  }
+  return groups;
+}
+
+interface SparkRun { version: string; image: string }
+
+// The pinned Spark versions (deploy/local/versions.env); test/kube/prepare.sh built their images.
+const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.env'), 'utf8').split('\n').flatMap((l) => {
+  const m = /^([A-Z0-9_]+)=(\S+)$/.exec(l.trim());
+  return m ? [[m[1]!, m[2]!]] : [];
+}));
+const RUNS: SparkRun[] = [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!].map((version) => ({ version, image: `sparklogs/spark:${version}` }));
+
+// The job: 4 tasks of markers, a failing task, an OOM-killed executor, an idle
+// pause that lets dynamic allocation remove every executor, then new ones.
+const PHASES = ['markers:4:40:3000', 'fail:2:10', 'oom:2:20:3072', 'sleep:25', 'markers:3:30:2000'];
+const EXECUTOR_MEMORY_MIB = 512;
+
+for (const run of RUNS) {
+  test(`Spark ${run.version} on Kubernetes: every line of every deleted pod served exactly once, in order; pod ends as Kubernetes reported them`, { timeout: 20 * 60_000 }, async () => {
+    const name = `e2e-spark${run.version.replace(/\./g, '')}-${Date.now().toString(36)}`;
+    const artifacts = join(REPO, 'test-artifacts', name);
+    mkdirSync(artifacts, { recursive: true });
+    const uiLogUrl = `${sparklogs.apiUrl}/spark/{{APP_ID}}/{{EXECUTOR_ID}}`;
+    const args = [
+      'submit', run.version,
+      '--master', `k8s://https://${cluster.nodeIp}:6443`,
+      '--deploy-mode', 'cluster',
+      '--name', name,
+      // The repository's Spark configuration, as deploy/README.md step 6 tells a user to add it.
+      '--properties-file', join(REPO, 'deploy/spark/spark-defaults.conf'),
+      // Addresses: where the templates, the image and the query API are on this machine.
+      '--conf', `spark.kubernetes.driver.podTemplateFile=${join(REPO, 'deploy/spark/driver-pod-template.yaml')}`,
+      '--conf', `spark.kubernetes.executor.podTemplateFile=${join(REPO, 'deploy/spark/executor-pod-template.yaml')}`,
+      '--conf', `spark.kubernetes.container.image=${run.image}`,
+      '--conf', `spark.ui.custom.executor.log.url=${uiLogUrl}`,
+      '--conf', `spark.history.custom.executor.log.url=${uiLogUrl}`,
+      // The job's own settings: small pods for a 2-core node, executors that come and go.
+      '--conf', 'spark.kubernetes.driver.request.cores=100m',
+      '--conf', 'spark.kubernetes.executor.request.cores=100m',
+      '--conf', 'spark.driver.memory=512m',
+      '--conf', `spark.executor.memory=${EXECUTOR_MEMORY_MIB}m`,
+      '--conf', 'spark.dynamicAllocation.enabled=true',
+      '--conf', 'spark.dynamicAllocation.shuffleTracking.enabled=true',
+      '--conf', 'spark.dynamicAllocation.executorIdleTimeout=5s',
+      '--conf', 'spark.dynamicAllocation.maxExecutors=2',
+      '--class', 'dev.sparklogs.e2e.SparklogsE2EJob',
+      'local:///opt/spark/examples/jars/sparklogs-e2e-job.jar',
+      ...PHASES,
+    ];
+    let submitOut = '';
+    const submit = spawn('bash', [join(REPO, 'deploy/local/spark'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
+    submit.stdout.on('data', (d) => (submitOut += d));
+    submit.stderr.on('data', (d) => (submitOut += d));
+    const submitted = new Promise<number>((res) => submit.on('close', (code) => res(code ?? -1)));
+
+    // The driver pod, with the app id Spark gave it.
+    const driverPod = await waitFor('the driver pod', async () => {
+      const pods = await kubectlJson<{ items: { metadata: { name: string; labels: Record<string, string> }; status: { podIP?: string; phase: string } }[] }>(cluster, ['-n', 'spark-jobs', 'get', 'pods', '-l', `spark-app-name=${name},spark-role=driver`]);
+      return pods.items.find((p) => p.status.podIP && p.status.phase === 'Running');
+    }, 5 * 60_000);
+    const appId = driverPod.metadata.labels['spark-app-selector']!;
+
+    // Every pod of the app as Kubernetes names it, seen while it ran.
+    const pods = new Map<string, { pod: string; node?: string }>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        try {
+          const list = await kubectlJson<{ items: { metadata: { name: string; labels: Record<string, string> }; spec: { nodeName?: string } }[] }>(cluster, ['-n', 'spark-jobs', 'get', 'pods', '-l', `spark-app-selector=${appId}`]);
+          for (const p of list.items) pods.set(p.metadata.labels['spark-exec-id'] ?? 'driver', { pod: p.metadata.name, node: p.spec.nodeName });
+        } catch { /* the API server answers the next time */ }
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    })();
+
+    // While the app runs: the Spark UI's REST API links every executor to sparklogs.
+    const ui = `http://${driverPod.status.podIP}:4040/api/v1/applications/${appId}/executors`;
+    const uiExecutors = await waitFor('executors in the Spark UI', async () => {
+      const r = await fetch(ui);
+      if (!r.ok) return undefined;
+      const list = (await r.json()) as { id: string; executorLogs: Record<string, string> }[];
+      return list.some((e) => e.id !== 'driver') ? list : undefined;
+    }, 5 * 60_000, 2000);
+    writeFileSync(join(artifacts, 'spark-ui-executors.json'), JSON.stringify(uiExecutors, null, 2));
+    // Spark 3.5's Kubernetes executors give the UI none of the attributes the
+    // custom log URL is filled from: no link at all (deploy/README.md says so).
+    const linked = Number(run.version.split('.')[0]) >= 4;
+    if (!linked) for (const e of uiExecutors) assert.deepEqual(e.executorLogs, {}, `Spark ${run.version}, executor ${e.id}`);
+    for (const e of uiExecutors.filter((x) => linked && x.id !== 'driver')) {
+      const links = Object.values(e.executorLogs);
+      const want = uiLogUrl.replace('{{APP_ID}}', appId).replace('{{EXECUTOR_ID}}', e.id);
+      assert.ok(links.includes(want), `Spark UI executor ${e.id}: log links ${JSON.stringify(e.executorLogs)}, expected ${want}`);
+      // The link opens the page on that executor's lines, public like the page itself.
+      const r = await fetch(want, { redirect: 'manual' });
+      assert.equal(r.status, 302, `${want}: ${r.status}`);
+      assert.equal(r.headers.get('location'), `/#/apps/${encodeURIComponent(appId)}/logs?executor=${encodeURIComponent(e.id)}`);
+    }
+
+    const code = await submitted;
+    writeFileSync(join(artifacts, 'spark-submit.log'), submitOut);
+    if (code !== 0) assert.fail(`spark-submit exited ${code}:\n${submitOut.slice(-3000)}\n${await describeNamespace(cluster, 'spark-jobs')}`);
+    const phase = (await kubectl(cluster, ['-n', 'spark-jobs', 'get', 'pod', driverPod.metadata.name, '-o', 'jsonpath={.status.phase}'])).trim();
+    assert.equal(phase, 'Succeeded', `driver pod ${driverPod.metadata.name}`);
+
+    // The app has ended: its completed driver pod is deleted by hand (default grace), as users do.
+    await kubectl(cluster, ['-n', 'spark-jobs', 'delete', 'pod', driverPod.metadata.name, '--wait=true']);
+    await waitFor('every pod of the app gone', async () => {
+      const left = await kubectl(cluster, ['-n', 'spark-jobs', 'get', 'pods', '-l', `spark-app-selector=${appId}`, '-o', 'name']);
+      return left.trim() === '' ? true : undefined;
+    }, 5 * 60_000);
+    watching = false;
+    await watcher;
+
+    // Served once the pipeline has caught up: the driver's last line, and every attempt's markers.
+    const driverDone = await waitFor('the driver\'s last line served', async () => {
+      const lines = await executorLines(appId, 'driver');
+      return lines.some((l) => l.message.startsWith('sparklogs-job done')) ? lines : undefined;
+    }, 3 * 60_000, 2000);
+    const ends = taskEnds(driverDone);
+    writeFileSync(join(artifacts, 'task-ends.json'), JSON.stringify(ends, null, 2));
+    const executors = [...new Set(ends.map((e) => e.executor))];
+    assert.ok(executors.length >= 3, `dynamic allocation brought new executors after the idle pause: ${executors.join(', ')}`);
+    const served = new Map<string, ApiLine[]>();
+    await waitFor('every task attempt\'s markers served', async () => {
+      for (const id of executors) served.set(id, await executorLines(appId, id));
+      return ends.every((e) => markerGroups(served.get(e.executor)!, appId).has(e.key)) ? true : undefined;
+    }, 3 * 60_000, 3000);
+    // A little longer, so that a line arriving late (a duplicate, a stray) would be seen.
+    await new Promise((res) => setTimeout(res, 5000));
+    for (const id of executors) served.set(id, await executorLines(appId, id));
+    served.set('driver', await executorLines(appId, 'driver'));
+    writeFileSync(join(artifacts, 'served.json'), JSON.stringify(Object.fromEntries(served), null, 1));
+
+    // Exactly once, in order, on the executor the driver says ran the attempt.
+    const attemptsOf = new Map<string, Set<string>>();
+    for (const e of ends) {
+      if (!attemptsOf.has(e.executor)) attemptsOf.set(e.executor, new Set());
+      attemptsOf.get(e.executor)!.add(e.key);
+    }
+    let markers = 0;
+    for (const id of executors) {
+      const groups = markerGroups(served.get(id)!, appId);
+      for (const [key, g] of groups) {
+        assert.ok(attemptsOf.get(id)?.has(key), `executor ${id}: markers of attempt ${key}, which the driver says ran elsewhere`);
+        assert.deepEqual(g.seqs, Array.from({ length: g.of }, (_, i) => i + 1), `executor ${id}, attempt ${key}: markers served in this order`);
+        markers += g.seqs.length;
+      }
+      for (const key of attemptsOf.get(id) ?? []) assert.ok(groups.has(key), `executor ${id}: no markers of attempt ${key}`);
+    }
+    const expected = ends.reduce((s, e) => {
+      const stagePhase = PHASES.filter((p) => !p.startsWith('sleep'))[Number(e.key.split('/')[0])]!;
+      return s + Number(stagePhase.split(':')[2]);
+    }, 0);
+    assert.equal(markers, expected, 'every marker of every attempt');
+
+    // Spark's own lines keep their level and logger.
+    const all = [...served.values()].flat();
+    assert.ok(all.some((l) => l.level === 'INFO' && l.logger === 'org.apache.spark.executor.Executor' && /^Running task /.test(l.message)), 'Spark\'s executor lines with level and logger');
+    assert.ok(all.every((l) => l.level), 'every event has a level');
+
+    // The failing task: one event, its exception named, the causes inside it.
+    const failure = all.filter((l) => l.message.includes('sparklogs-e2e injected task failure') && l.level === 'ERROR' && l.logger === 'org.apache.spark.executor.Executor');
+    assert.equal(failure.length, 1, `the injected failure, one event: ${failure.map((l) => l.message.slice(0, 200)).join(' | ')}`);
+    assert.equal(failure[0]!.exception, 'java.lang.IllegalStateException');
+    assert.match(failure[0]!.message, /\n\tat dev\.sparklogs\.e2e\.PhaseTask/);
+    assert.match(failure[0]!.message, /\nCaused by: /);
+
+    // The OOM-killed executor: its end from the pod watcher, and the driver's "Lost executor" line.
+    const app = await api<{ executors: ApiExecutor[] }>(`/api/v1/apps/${appId}`);
+    writeFileSync(join(artifacts, 'app.json'), JSON.stringify(app, null, 2));
+    const byId = new Map(app.executors.map((e) => [e.executorId, e]));
+    const oom = app.executors.filter((e) => e.lifecycle?.reason === 'OOMKilled');
+    assert.equal(oom.length, 1, `one executor OOMKilled: ${JSON.stringify(app.executors.map((e) => [e.executorId, e.lifecycle]))}`);
+    assert.equal(oom[0]!.lifecycle!.exitCode, 137);
+    assert.equal(oom[0]!.status, 'failed');
+    assert.ok(served.get('driver')!.some((l) => new RegExp(`Lost executor ${oom[0]!.executorId}\\b`).test(l.message)), 'the driver\'s "Lost executor" line for it');
+    assert.ok(ends.some((e) => e.executor === oom[0]!.executorId && e.status === 'FAILED'), 'the driver saw its task fail');
+    // Every other executor was removed by the driver (idle, or at the app's end); the driver completed.
+    const driver = byId.get('driver')!;
+    assert.equal(driver.status, 'succeeded');
+    assert.equal(driver.lifecycle?.reason, 'Completed');
+    // (Spark 4 stops them before deleting their pods: exit 0, Completed; Spark 3.5 deletes them: SIGTERM, Deleted.)
+    for (const e of app.executors.filter((x) => x.role === 'executor' && x !== oom[0])) {
+      assert.equal(e.status, 'removed', `executor ${e.executorId}: ${JSON.stringify(e.lifecycle)}`);
+      assert.ok(['Deleted', 'Completed'].includes(e.lifecycle?.reason ?? ''), `executor ${e.executorId}: ${JSON.stringify(e.lifecycle)}`);
+    }
+    // Pod and node names as Kubernetes gave them.
+    for (const [id, p] of pods) {
+      const e = byId.get(id);
+      assert.ok(e, `executor ${id} (pod ${p.pod}) is served`);
+      assert.equal(e.pod, p.pod, `executor ${id}: pod`);
+      assert.equal(e.node, p.node, `executor ${id}: node`);
+    }
+    for (const id of executors) assert.ok(pods.has(id), `executor ${id} was seen as a pod`);
+
+    // The CLI says the same: `sparklogs logs <app> -e <id>` prints every line, `executors` the OOM kill.
+    const cli = (a: string[]) => exec(process.execPath, [join(REPO, 'dist/query-api/cli/main.js'), ...a], { env: { ...process.env, SPARKLOGS_URL: sparklogs.apiUrl, SPARKLOGS_TOKEN: sparklogs.token, NO_COLOR: '1' }, maxBuffer: 64 << 20 });
+    const oomId = oom[0]!.executorId;
+    const printed = (await cli(['logs', appId, '-e', oomId])).stdout;
+    const printedMarkers = printed.split('\n').filter((l) => l.includes('sparklogs-marker')).length;
+    assert.equal(printedMarkers, [...markerGroups(served.get(oomId)!, appId).values()].reduce((s, g) => s + g.seqs.length, 0), 'sparklogs logs -e prints every marker');
+    const table = (await cli(['executors', appId])).stdout;
+    writeFileSync(join(artifacts, 'executors.txt'), table);
+    assert.match(table, new RegExp(`^${oomId}\\s+executor\\s+\\S+\\s.*failed \\(OOMKilled, exit 137`, 'm'));
+    const whole = (await cli(['logs', appId])).stdout;
+    assert.equal(whole.split('\n').filter((l) => l.includes('sparklogs-marker')).length, markers, 'sparklogs logs <app> prints every marker of every executor');
+  });
+}
