@@ -114,7 +114,7 @@ const PHASES = ['markers:4:40:3000', 'fail:2:10', 'oom:2:20:3072', 'sleep:25', '
 const EXECUTOR_MEMORY_MIB = 512;
 
 for (const run of RUNS) {
-  test(`Spark ${run.version} on Kubernetes: every line of every deleted pod served exactly once, in order; pod ends as Kubernetes reported them`, { timeout: 20 * 60_000 }, async () => {
+  test(`Spark ${run.version} on Kubernetes: every line of every deleted pod served exactly once, in order; pod ends as Kubernetes reported them`, { timeout: 20 * 60_000 }, async (t) => {
     const name = `e2e-spark${run.version.replace(/\./g, '')}-${Date.now().toString(36)}`;
     const artifacts = join(REPO, 'test-artifacts', name);
     mkdirSync(artifacts, { recursive: true });
@@ -147,6 +147,12 @@ for (const run of RUNS) {
     ];
     let submitOut = '';
     const submit = spawn('bash', [join(REPO, 'deploy/local/spark'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
+    let watching = true;
+    // A failed assertion must not leave spark-submit or the pod poller running (the test process would never end).
+    t.after(() => {
+      watching = false;
+      if (submit.exitCode === null) submit.kill('SIGTERM');
+    });
     submit.stdout.on('data', (d) => (submitOut += d));
     submit.stderr.on('data', (d) => (submitOut += d));
     const submitted = new Promise<number>((res) => submit.on('close', (code) => res(code ?? -1)));
@@ -160,7 +166,6 @@ for (const run of RUNS) {
 
     // Every pod of the app as Kubernetes names it, seen while it ran.
     const pods = new Map<string, { pod: string; node?: string }>();
-    let watching = true;
     const watcher = (async () => {
       while (watching) {
         try {
