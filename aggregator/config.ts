@@ -29,6 +29,7 @@ export const ConfigSchema = Type.Object({
   dryRun: Type.Boolean({ default: false, description: 'retention: list what would be deleted, delete nothing.' }),
   sink: Type.Union([Type.Literal('elasticsearch'), Type.Literal('null')], { default: 'elasticsearch', description: 'Where lines go: `elasticsearch`, or `null` (benchmarks only: decode, parse and build documents, then discard them and commit; measures the aggregator\'s own ceiling).' }),
   watchPods: Type.Boolean({ default: false, description: 'Watch the pods of the collected apps through the Kubernetes API and store their lifecycle (exit code, reason, start and finish times) as executor facts. Needs the in-cluster service account (or KUBECONFIG) and RBAC to list and watch pods.' }),
+  watchLease: Type.String({ minLength: 1, maxLength: 317, pattern: '^(auto|none|[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?)$', default: 'auto', description: 'The Lease that lets one replica watch pods at a time: `namespace/name`; `auto`: sparklogs-pod-watcher in the service account\'s namespace when running in a cluster, none elsewhere; `none`: every replica watches.' }),
   watchNamespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { default: [], description: 'Namespaces whose pods are watched (empty: all namespaces, needs a ClusterRole).' }),
   pauseAfterBulkMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 0, description: 'Tests only: wait this long between a stored bulk and its offset commit (makes a crash in that window deterministic).' }),
 });

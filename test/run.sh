@@ -112,7 +112,7 @@ prepare_kube() {
   bash deploy/local/kube up
   bash deploy/local/images build
   bash test/kube/prepare.sh
-  eval "$(bash deploy/local/kube env | sed -n 's/^KUBECONFIG=/export SPARKLOGS_TEST_KUBECONFIG=/p; s/^KUBECTL=/export SPARKLOGS_TEST_KUBECTL=/p; s/^NODE_IP=/export SPARKLOGS_TEST_NODE_IP=/p')"
+  eval "$(bash deploy/local/kube env | sed -n 's/^KUBECONFIG=/export SPARKLOGS_TEST_KUBECONFIG=/p; s/^KUBECTL=/export SPARKLOGS_TEST_KUBECTL=/p; s/^NODE_IP=/export SPARKLOGS_TEST_NODE_IP=/p; s/^CONTAINERD=/export SPARKLOGS_TEST_CONTAINERD=/p')"
 }
 
 run_tests() {

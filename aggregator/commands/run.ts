@@ -2,6 +2,9 @@
 // stores answer), then the pod watcher (watchPods), the consumer group, the
 // metrics server and the SIGTERM path (finish the batch in flight, commit,
 // stop the watcher, disconnect, exit within the deadline).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Names } from '../../contract/names.js';
 import type { Logger } from '../../contract/log.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
@@ -11,7 +14,7 @@ import { createMetrics, startMetricsServer } from '../metrics.js';
 import { createPipeline } from '../pipeline.js';
 import type { EsSink } from '../sinks/elasticsearch.js';
 import type { KafkaSource } from '../sources/kafka.js';
-import { startPodWatcher, type PodWatcher } from '../sources/kubernetes.js';
+import { startLeasedPodWatcher, startPodWatcher, type LeaseOptions, type PodWatcher } from '../sources/kubernetes.js';
 import type { ZonedClock } from '../transforms/zoned-time.js';
 import { setup } from './setup.js';
 
@@ -71,7 +74,11 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   if (stopping) return;
 
   // Pod ends (exit code, OOMKilled, finish) as executor facts; the templates are installed by now.
-  if (c.watchPods) pods = startPodWatcher({ namespaces: c.watchNamespaces, sink, names, log, retry });
+  if (c.watchPods) {
+    const o = { namespaces: c.watchNamespaces, sink, names, log, retry };
+    const lease = podWatchLease(c.watchLease);
+    pods = lease ? startLeasedPodWatcher(o, lease) : startPodWatcher(o);
+  }
 
   const handle = createPipeline({
     source, sink, names, clock, metrics, log, retry,
@@ -80,4 +87,21 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   await source.run(handle, c.partitionsConcurrency);
   started = true;
   log.info({ groupId: c.groupId, topic: names.linesTopic }, 'consuming');
+}
+
+// Where a pod runs, its service account's namespace is in this file.
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podWatchLease(setting: string): LeaseOptions | undefined {
+  if (setting === 'none') return undefined;
+  let namespace: string;
+  let name = 'sparklogs-pod-watcher';
+  if (setting === 'auto') {
+    if (!existsSync(SA_NAMESPACE)) return undefined;
+    namespace = readFileSync(SA_NAMESPACE, 'utf8').trim();
+  } else {
+    [namespace, name] = setting.split('/') as [string, string];
+  }
+  // The pod's name (its hostname) says who holds it; the suffix keeps two processes of one pod apart.
+  return { namespace, name, identity: `${hostname()}_${randomBytes(4).toString('hex')}` };
 }

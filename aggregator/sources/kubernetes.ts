@@ -15,7 +15,7 @@
 // Every pod is watched, not a label selection: Spark, Flink and Flume pods
 // share no label (selectors cannot OR), and whether a pod is ours is decided
 // by its collector sidecar, the same place its identity comes from.
-import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, Watch, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../contract/log.js';
 import type { Names } from '../../contract/names.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
@@ -337,6 +337,132 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
       })();
       await Promise.race([flush, sleep(o.flushTimeoutMs ?? 5000)]);
       if (stored < rest.length) log.warn({ event: 'lifecycleUnstored', count: rest.length - stored }, 'lifecycle documents not stored before shutdown');
+    },
+  };
+}
+
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  /** This replica, as the Lease's holderIdentity. */
+  identity: string;
+  /** A holder that has not renewed for this long has lost it. */
+  durationSeconds?: number;
+  /** How often the holder renews, and a follower tries. */
+  retryMs?: number;
+}
+
+/**
+ * One replica watches at a time: the holder of a Kubernetes Lease (the
+ * pattern of client-go's leader election). Two watching replicas would write
+ * each pod's end twice; a replica that is deleted hands the Lease over on its
+ * way out, one that is killed loses it after durationSeconds. The watch runs
+ * while this replica holds the Lease and stops (its documents flushed) when
+ * it stops renewing in time.
+ */
+export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): PodWatcher {
+  const kc = o.kubeConfig ?? new KubeConfig();
+  if (!o.kubeConfig) kc.loadFromDefault();
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const log = o.log.child({ component: 'lease', lease: `${l.namespace}/${l.name}`, identity: l.identity });
+  const duration = l.durationSeconds ?? 15;
+  const retryMs = l.retryMs ?? 2000;
+  // Renewals that failed for this long mean another replica may take over: stop watching first.
+  const renewDeadlineMs = (duration * 1000 * 2) / 3;
+  const now = o.now ?? Date.now;
+  const stopping = new AbortController();
+  let watcher: PodWatcher | undefined;
+  let lastRenew = 0;
+  let onListed: () => void = () => undefined;
+  const listed = new Promise<void>((r) => (onListed = r));
+
+  const spec = (lease: V1Lease | undefined, acquire: boolean): V1Lease => {
+    const t = new Date(now());
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: l.name, namespace: l.namespace, ...(lease?.metadata?.resourceVersion ? { resourceVersion: lease.metadata.resourceVersion } : {}) },
+      spec: {
+        holderIdentity: l.identity,
+        leaseDurationSeconds: duration,
+        acquireTime: acquire ? t : lease?.spec?.acquireTime ?? t,
+        renewTime: t,
+        leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
+      },
+    } as V1Lease;
+  };
+
+  /** true: this replica holds the Lease now. Conflicts (409) mean another replica got there first. */
+  async function tryHold(): Promise<boolean> {
+    let lease: V1Lease | undefined;
+    try {
+      lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), LIST_TIMEOUT_MS);
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    if (!lease) {
+      await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), LIST_TIMEOUT_MS);
+      return true;
+    }
+    const holder = lease.spec?.holderIdentity ?? '';
+    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
+    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
+    if (holder !== l.identity && holder !== '' && !expired) return false;
+    await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), LIST_TIMEOUT_MS);
+    return true;
+  }
+
+  async function lose(why: string): Promise<void> {
+    if (!watcher) return;
+    log.warn({ event: 'leaseLost', why }, 'lease lost: watching stops');
+    const w = watcher;
+    watcher = undefined;
+    await w.stop();
+  }
+
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        if (await tryHold()) {
+          lastRenew = now();
+          if (!watcher) {
+            log.info({ event: 'leaseAcquired' }, 'lease acquired: watching pods');
+            watcher = startPodWatcher({ ...o, kubeConfig: kc });
+            void watcher.listed.then(onListed);
+          }
+        } else {
+          await lose('held by another replica');
+        }
+      } catch (err) {
+        const code = statusCode(err);
+        if (code !== 409) log.warn({ event: 'leaseError', status: code, err: (err as Error).message }, 'lease not renewed');
+        if (watcher && now() - lastRenew > renewDeadlineMs) await lose(`not renewed for ${renewDeadlineMs} ms`);
+      }
+      await sleep(retryMs, stopping.signal);
+    }
+  })();
+
+  return {
+    listed,
+    async stop() {
+      stopping.abort();
+      await loop;
+      if (!watcher) return;
+      await watcher.stop();
+      watcher = undefined;
+      // Hand the Lease over now rather than after its duration: the next replica watches at once.
+      try {
+        const lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), 5000);
+        if (lease.spec?.holderIdentity === l.identity) {
+          const body = spec(lease, false);
+          body.spec!.holderIdentity = '';
+          body.spec!.leaseDurationSeconds = 1;
+          await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body }), 5000);
+          log.info({ event: 'leaseReleased' }, 'lease released');
+        }
+      } catch (err) {
+        log.warn({ event: 'leaseReleaseError', err: (err as Error).message }, 'lease not released: another replica takes it when it expires');
+      }
     },
   };
 }

@@ -17,11 +17,13 @@ export interface Cluster {
   /** Kafka's listener for pods and Elasticsearch's HTTP address on the node's address. */
   kafkaClusterBrokers: string;
   esClusterUrl: string;
+  /** The node's containerd socket (ctr), to kill a container the way a crash would. */
+  containerd: string;
 }
 
 export function testCluster(): Cluster {
   const env = process.env;
-  const need = ['SPARKLOGS_TEST_KUBECONFIG', 'SPARKLOGS_TEST_KUBECTL', 'SPARKLOGS_TEST_NODE_IP', 'SPARKLOGS_TEST_KAFKA_CLUSTER_BROKERS', 'SPARKLOGS_TEST_ES_CLUSTER_URL'];
+  const need = ['SPARKLOGS_TEST_KUBECONFIG', 'SPARKLOGS_TEST_KUBECTL', 'SPARKLOGS_TEST_NODE_IP', 'SPARKLOGS_TEST_KAFKA_CLUSTER_BROKERS', 'SPARKLOGS_TEST_ES_CLUSTER_URL', 'SPARKLOGS_TEST_CONTAINERD'];
   const missing = need.filter((k) => !env[k]);
   if (missing.length) throw new Error(`${missing.join(', ')} not set: run the real-cluster tests with \`npm test\` (test/run.sh brings the node up).`);
   return {
@@ -30,6 +32,7 @@ export function testCluster(): Cluster {
     nodeIp: env.SPARKLOGS_TEST_NODE_IP!,
     kafkaClusterBrokers: env.SPARKLOGS_TEST_KAFKA_CLUSTER_BROKERS!,
     esClusterUrl: env.SPARKLOGS_TEST_ES_CLUSTER_URL!,
+    containerd: env.SPARKLOGS_TEST_CONTAINERD!,
   };
 }
 
@@ -146,4 +149,13 @@ export async function describeNamespace(c: Cluster, namespace: string): Promise<
     parts.push(String(err));
   }
   return parts.join('\n');
+}
+
+/** SIGKILL to one container of a pod, through the node's containerd: a crash, which the kubelet answers with a restart. */
+export async function killContainer(c: Cluster, namespace: string, pod: string, container: string): Promise<void> {
+  const p = await kubectlJson<{ status: { initContainerStatuses?: { name: string; containerID?: string }[]; containerStatuses?: { name: string; containerID?: string }[] } }>(c, ['-n', namespace, 'get', 'pod', pod]);
+  const st = [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])].find((x) => x.name === container);
+  const id = st?.containerID?.replace(/^containerd:\/\//, '');
+  if (!id) throw new Error(`${namespace}/${pod}: container ${container} has no id yet`);
+  await exec('ctr', ['--address', c.containerd, '-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGKILL', id]);
 }

@@ -13,7 +13,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describeNamespace, installSparklogs, kubectl, kubectlJson, testCluster, waitFor, type Installed } from './cluster.js';
+import { describeNamespace, installSparklogs, killContainer, kubectl, kubectlJson, testCluster, waitFor, type Installed } from './cluster.js';
 
 const exec = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -108,9 +108,10 @@ const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.e
 }));
 const RUNS: SparkRun[] = [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!].map((version) => ({ version, image: `sparklogs/spark:${version}` }));
 
-// The job: 4 tasks of markers, a failing task, an OOM-killed executor, an idle
+// The job: 4 tasks of markers (12 s each: executor 1's collector is killed
+// meanwhile, K4), a failing task, an OOM-killed executor, an idle
 // pause that lets dynamic allocation remove every executor, then new ones.
-const PHASES = ['markers:4:40:3000', 'fail:2:10', 'oom:2:20:3072', 'sleep:25', 'markers:3:30:2000'];
+const PHASES = ['markers:4:60:12000', 'fail:2:10', 'oom:2:20:3072', 'sleep:25', 'markers:3:30:2000'];
 const EXECUTOR_MEMORY_MIB = 512;
 
 for (const run of RUNS) {
@@ -176,6 +177,24 @@ for (const run of RUNS) {
       }
     })();
 
+    // K4: executor 1's collector is killed while Spark writes its markers; the kubelet restarts the sidecar,
+    // which resumes from its checkpoint in the pod's emptyDir.
+    const killed = (async () => {
+      const pod = await waitFor('executor 1 running', async () => {
+        const list = await kubectlJson<{ items: { metadata: { name: string }; status: { phase: string } }[] }>(cluster, ['-n', 'spark-jobs', 'get', 'pods', '-l', `spark-app-selector=${appId},spark-exec-id=1`]);
+        return list.items.find((p) => p.status.phase === 'Running')?.metadata.name;
+      }, 5 * 60_000, 500);
+      // Its JVM starts and registers in about 10 s, then writes markers for about 24 s.
+      await new Promise((res) => setTimeout(res, 15_000));
+      await killContainer(cluster, 'spark-jobs', pod, 'sparklogs-collector');
+      return await waitFor('the collector sidecar restarted', async () => {
+        const p = await kubectlJson<{ status: { initContainerStatuses?: { name: string; restartCount: number; ready: boolean }[] } }>(cluster, ['-n', 'spark-jobs', 'get', 'pod', pod]);
+        const c = p.status.initContainerStatuses?.find((x) => x.name === 'sparklogs-collector');
+        return c && c.restartCount >= 1 ? c.restartCount : undefined;
+      }, 2 * 60_000, 500);
+    })();
+    killed.catch(() => undefined);
+
     // While the app runs: the Spark UI's REST API links every executor to sparklogs.
     const ui = `http://${driverPod.status.podIP}:4040/api/v1/applications/${appId}/executors`;
     const uiExecutors = await waitFor('executors in the Spark UI', async () => {
@@ -199,6 +218,7 @@ for (const run of RUNS) {
       assert.equal(r.headers.get('location'), `/#/apps/${encodeURIComponent(appId)}/logs?executor=${encodeURIComponent(e.id)}`);
     }
 
+    assert.ok((await killed) >= 1, 'executor 1\'s collector was killed and restarted by the kubelet');
     const code = await submitted;
     writeFileSync(join(artifacts, 'spark-submit.log'), submitOut);
     if (code !== 0) assert.fail(`spark-submit exited ${code}:\n${submitOut.slice(-3000)}\n${await describeNamespace(cluster, 'spark-jobs')}`);
