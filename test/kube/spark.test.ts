@@ -10,7 +10,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describeNamespace, installSparklogs, killContainer, kubectl, kubectlJson, testCluster, waitFor, type Installed } from './cluster.js';
@@ -120,6 +121,10 @@ for (const run of RUNS) {
     const artifacts = join(REPO, 'test-artifacts', name);
     mkdirSync(artifacts, { recursive: true });
     const uiLogUrl = `${sparklogs.apiUrl}/spark/{{APP_ID}}/{{EXECUTOR_ID}}`;
+    // The driver's event log, on this machine for a history server after the app (hostPath; Spark runs as uid 185).
+    const events = join(tmpdir(), `${name}-events`);
+    mkdirSync(events, { recursive: true });
+    chmodSync(events, 0o777);
     const args = [
       'submit', run.version,
       '--master', `k8s://https://${cluster.nodeIp}:6443`,
@@ -133,6 +138,11 @@ for (const run of RUNS) {
       '--conf', `spark.kubernetes.container.image=${run.image}`,
       '--conf', `spark.ui.custom.executor.log.url=${uiLogUrl}`,
       '--conf', `spark.history.custom.executor.log.url=${uiLogUrl}`,
+      '--conf', 'spark.eventLog.enabled=true',
+      '--conf', 'spark.eventLog.dir=file:///var/spark-events',
+      '--conf', 'spark.kubernetes.driver.volumes.hostPath.spark-events.mount.path=/var/spark-events',
+      '--conf', 'spark.kubernetes.driver.volumes.hostPath.spark-events.mount.readOnly=false',
+      '--conf', `spark.kubernetes.driver.volumes.hostPath.spark-events.options.path=${events}`,
       // The job's own settings: small pods for a 2-core node, executors that come and go.
       '--conf', 'spark.kubernetes.driver.request.cores=100m',
       '--conf', 'spark.kubernetes.executor.request.cores=100m',
@@ -327,5 +337,35 @@ for (const run of RUNS) {
     assert.match(table, new RegExp(`^${oomId}\\s+executor\\s+\\S+\\s.*failed \\(OOMKilled, exit 137`, 'm'));
     const whole = (await cli(['logs', appId])).stdout;
     assert.equal(whole.split('\n').filter((l) => l.includes('sparklogs-marker')).length, markers, 'sparklogs logs <app> prints every marker of every executor');
+
+    // After the app, with every pod gone: a history server on the app's event log, configured with the
+    // history keys of the repository's spark-defaults.conf (the log URL's host is an address), links the same.
+    const defaults = readFileSync(join(REPO, 'deploy/spark/spark-defaults.conf'), 'utf8');
+    const historyKeys = defaults.split('\n').map((l) => l.trim().split(/\s+/)).filter(([k]) => k?.startsWith('spark.history.'));
+    assert.ok(historyKeys.some(([k]) => k === 'spark.history.custom.executor.log.url'), 'spark-defaults.conf documents the history link');
+    const historySettings = historyKeys.map(([k, v]) => `${k}=${k === 'spark.history.custom.executor.log.url' ? uiLogUrl : v}`);
+    const port = 18080;
+    const spark = (a: string[]) => exec('bash', [join(REPO, 'deploy/local/spark'), 'history', run.version, ...a], { cwd: REPO, maxBuffer: 16 << 20 });
+    t.after(() => spark(['stop', String(port)]).catch(() => undefined));
+    const history = (await spark(['start', events, String(port), ...historySettings])).stdout.trim().split('\n').pop()!;
+    const historyExecutors = await waitFor('the app in the history server', async () => {
+      const r = await fetch(`${history}/api/v1/applications/${appId}/allexecutors`);
+      return r.ok ? ((await r.json()) as { id: string; executorLogs: Record<string, string> }[]) : undefined;
+    }, 3 * 60_000, 2000);
+    writeFileSync(join(artifacts, 'history-executors.json'), JSON.stringify(historyExecutors, null, 2));
+    assert.deepEqual(new Set(historyExecutors.map((e) => e.id)), new Set(['driver', ...executors]), 'the history server knows every executor');
+    for (const e of historyExecutors.filter((x) => x.id !== 'driver')) {
+      const want = uiLogUrl.replace('{{APP_ID}}', appId).replace('{{EXECUTOR_ID}}', e.id);
+      if (!linked) {
+        assert.deepEqual(e.executorLogs, {}, `Spark ${run.version} history, executor ${e.id}`);
+        continue;
+      }
+      assert.ok(Object.values(e.executorLogs).includes(want), `history server, executor ${e.id}: ${JSON.stringify(e.executorLogs)}, expected ${want}`);
+      const r = await fetch(want, { redirect: 'manual' });
+      assert.equal(r.headers.get('location'), `/#/apps/${encodeURIComponent(appId)}/logs?executor=${encodeURIComponent(e.id)}`);
+      // What the page behind the link shows: every line of that executor, its pod long gone.
+      assert.equal((await executorLines(appId, e.id)).length, served.get(e.id)!.length, `executor ${e.id}: lines behind the history server's link`);
+    }
+    await spark(['stop', String(port)]);
   });
 }
