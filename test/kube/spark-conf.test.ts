@@ -1,0 +1,37 @@
+// Every Spark configuration key the repository documents (spark-defaults.conf
+// and the spark-submit line of deploy/README.md) is one Spark defines, in
+// each pinned Spark version, asked of Spark's own config registry. (Found
+// this way: spark.history.custom.executor.log.url.applyIncompleteApp, a key
+// no Spark reads; the real one ends in ...Application.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const REPO = resolve(import.meta.dirname, '../..');
+const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.env'), 'utf8').split('\n').flatMap((l) => {
+  const m = /^([A-Z0-9_]+)=(\S+)$/.exec(l.trim());
+  return m ? [[m[1]!, m[2]!]] : [];
+}));
+
+function documentedKeys(): string[] {
+  const conf = readFileSync(join(REPO, 'deploy/spark/spark-defaults.conf'), 'utf8').split('\n')
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/)[0]!);
+  const readme = [...readFileSync(join(REPO, 'deploy/README.md'), 'utf8').matchAll(/--conf '?(spark\.[A-Za-z0-9.]+)=/g)].map((m) => m[1]!);
+  return [...new Set([...conf, ...readme])].sort();
+}
+
+for (const version of [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!]) {
+  test(`Spark ${version} defines every Spark key the repository documents`, { timeout: 5 * 60_000 }, async () => {
+    const keys = documentedKeys();
+    assert.ok(keys.includes('spark.ui.custom.executor.log.url') && keys.length > 10, `keys found: ${keys.join(', ')}`);
+    const home = (await exec('bash', [join(REPO, 'deploy/local/spark'), 'home', version], { cwd: REPO })).stdout.trim().split('\n').pop()!;
+    const { stdout } = await exec('java', ['-cp', `${home}/jars/*`, join(REPO, 'test/kube/spark-conf/SparkConfKeys.java'), ...keys], { maxBuffer: 8 << 20 });
+    const unknown = stdout.split('\n').filter((l) => l.endsWith('\tfalse')).map((l) => l.split('\t')[0]);
+    assert.deepEqual(unknown, [], `keys Spark ${version} does not define`);
+    assert.equal(stdout.split('\n').filter((l) => l.endsWith('\ttrue')).length, keys.length);
+  });
+}
