@@ -6,9 +6,21 @@
 // address for them).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
+export const REPO = resolve(import.meta.dirname, '../..');
+
+/** The pinned Spark versions (deploy/local/versions.env): test/kube/prepare.sh built their images. */
+export function sparkVersions(): string[] {
+  const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.env'), 'utf8').split('\n').flatMap((l) => {
+    const m = /^([A-Z0-9_]+)=(\S+)$/.exec(l.trim());
+    return m ? [[m[1]!, m[2]!]] : [];
+  }));
+  return [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!];
+}
 
 export interface Cluster {
   kubeconfig: string;
@@ -128,12 +140,12 @@ export async function installSparklogs(c: Cluster): Promise<Installed> {
     token = randomBytes(24).toString('hex');
     await kubectl(c, ['-n', 'sparklogs', 'create', 'secret', 'generic', 'sparklogs-api-tokens', `--from-literal=tokens=${token}`]);
   }
-  await kubectl(c, ['apply', '-k', 'deploy/kubernetes/overlays/small']);
+  await kubectl(c, ['apply', '-k', join(REPO, 'deploy/kubernetes/overlays/small')]);
   await kubectl(c, ['-n', 'sparklogs', 'wait', '--for=condition=complete', 'job/sparklogs-setup', '--timeout=10m']);
   await kubectl(c, ['-n', 'sparklogs', 'rollout', 'status', 'deploy/sparklogs-aggregator', 'deploy/sparklogs-query-api', '--timeout=10m']);
 
   await kubectl(c, ['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: { name: spark-jobs }\n');
-  await kubectl(c, ['apply', '-k', 'deploy/spark']);
+  await kubectl(c, ['apply', '-k', join(REPO, 'deploy/spark')]);
 
   const svc = await kubectlJson<{ spec: { clusterIP: string; ports: { port: number }[] } }>(c, ['-n', 'sparklogs', 'get', 'service', 'sparklogs-query-api']);
   return { apiUrl: `http://${svc.spec.clusterIP}:${svc.spec.ports[0]!.port}`, token };

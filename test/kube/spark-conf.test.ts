@@ -7,15 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO, sparkVersions } from './cluster.js';
 
 const exec = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '../..');
-const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.env'), 'utf8').split('\n').flatMap((l) => {
-  const m = /^([A-Z0-9_]+)=(\S+)$/.exec(l.trim());
-  return m ? [[m[1]!, m[2]!]] : [];
-}));
 
 function documentedKeys(): string[] {
   const conf = readFileSync(join(REPO, 'deploy/spark/spark-defaults.conf'), 'utf8').split('\n')
@@ -24,7 +20,7 @@ function documentedKeys(): string[] {
   return [...new Set([...conf, ...readme])].sort();
 }
 
-for (const version of [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!]) {
+for (const version of sparkVersions()) {
   test(`Spark ${version} defines every Spark key the repository documents`, { timeout: 5 * 60_000 }, async () => {
     const keys = documentedKeys();
     assert.ok(keys.includes('spark.ui.custom.executor.log.url') && keys.length > 10, `keys found: ${keys.join(', ')}`);

@@ -12,12 +12,11 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describeNamespace, installSparklogs, killContainer, kubectl, kubectlJson, testCluster, waitFor, type Installed } from './cluster.js';
+import { describeNamespace, installSparklogs, killContainer, kubectl, kubectlJson, REPO, sparkVersions, testCluster, waitFor, type Installed } from './cluster.js';
 
 const exec = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '../..');
 const cluster = testCluster();
 let sparklogs: Installed;
 
@@ -102,12 +101,7 @@ function markerGroups(lines: ApiLine[], appId: string): Map<string, { seqs: numb
 
 interface SparkRun { version: string; image: string }
 
-// The pinned Spark versions (deploy/local/versions.env); test/kube/prepare.sh built their images.
-const pins = Object.fromEntries(readFileSync(join(REPO, 'deploy/local/versions.env'), 'utf8').split('\n').flatMap((l) => {
-  const m = /^([A-Z0-9_]+)=(\S+)$/.exec(l.trim());
-  return m ? [[m[1]!, m[2]!]] : [];
-}));
-const RUNS: SparkRun[] = [pins.SPARK3_VERSION!, pins.SPARK4_VERSION!].map((version) => ({ version, image: `sparklogs/spark:${version}` }));
+const RUNS: SparkRun[] = sparkVersions().map((version) => ({ version, image: `sparklogs/spark:${version}` }));
 
 // The job: 4 tasks of markers (12 s each: executor 1's collector is killed
 // meanwhile, K4), a failing task, an OOM-killed executor, an idle
