@@ -13,3 +13,7 @@ for v in "$SPARK3_VERSION" "$SPARK4_VERSION"; do
   bash deploy/local/images build-one deploy/images/spark.Dockerfile "$ctx" "sparklogs/spark:$v"
 done
 bash deploy/local/images import
+# Each run installs sparklogs afresh: a node kept from an earlier run still
+# holds its objects, and its pods the images of then.
+bash deploy/local/kube kubectl delete namespace sparklogs sparklogs-node spark-jobs kafka elastic \
+  --ignore-not-found --wait=true --timeout=5m
