@@ -15,7 +15,7 @@
 // Every pod is watched, not a label selection: Spark, Flink and Flume pods
 // share no label (selectors cannot OR), and whether a pod is ours is decided
 // by its collector sidecar, the same place its identity comes from.
-import { CoordinationV1Api, CoreV1Api, KubeConfig, Watch, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, V1MicroTime, Watch, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../contract/log.js';
 import type { Names } from '../../contract/names.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
@@ -377,7 +377,8 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   const listed = new Promise<void>((r) => (onListed = r));
 
   const spec = (lease: V1Lease | undefined, acquire: boolean): V1Lease => {
-    const t = new Date(now());
+    // Lease times are MicroTime: the API server refuses a Date's millisecond form (found on the real cluster).
+    const t = new V1MicroTime(now());
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -385,7 +386,7 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
       spec: {
         holderIdentity: l.identity,
         leaseDurationSeconds: duration,
-        acquireTime: acquire ? t : lease?.spec?.acquireTime ?? t,
+        acquireTime: acquire || !lease?.spec?.acquireTime ? t : new V1MicroTime(new Date(lease.spec.acquireTime).getTime()),
         renewTime: t,
         leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
       },
