@@ -34,7 +34,7 @@ export const CollectorConfigSchema = Type.Object({
   podUid: Type.Optional(Type.String({ description: 'Pod uid: part of every line id.', minLength: 1 })),
   node: Type.Optional(Type.String({ description: 'Node name.', minLength: 1, env: ['SPARKLOGS_NODE_NAME'] })),
   container: Str('Name of the container whose logs are read.'),
-  firstLine: Str('Regular expression of a line that starts a new event; other lines join the event before (default per profile: Spark yy/MM/dd HH:mm:ss or ISO dates).'),
+  firstLine: Str('Regular expression of a line that starts a new event; other lines join the event before (default per profile: Spark yy/MM/dd HH:mm:ss or ISO dates, or a JSON object line `{"`).'),
   multiline: Type.Boolean({ description: 'Join stack traces and other continuation lines to the event before.', default: true }),
   maxLineBytes: Int('Longer lines are cut here, marked and counted; the rest up to the newline is skipped.', 256 * 1024, 1024, 512 * 1024),
   maxEventLines: Int('Most lines in one multiline event.', 1000, 1, 100_000),

@@ -1,6 +1,7 @@
 // Spark 4 structured logging (spark.log.structuredLogging.enabled): one JSON
 // object per line with ts, level, msg, logger, context (the MDC: task, stage,
-// executor ids) and exception {class, msg, stacktrace[]}.
+// executor ids) and exception {class, msg, stacktrace[]} (or stacktrace as
+// Java prints it, a string, with the causes).
 import type { ParsedEvent } from './parse-event.js';
 import { normalizeLevel } from './levels.js';
 
@@ -75,7 +76,10 @@ export function parseStructuredJson(first: string, rest: string | undefined): Pa
   const exClass = ex && typeof ex === 'object' ? str(ex.class) : undefined;
   if (ex && typeof ex === 'object' && exClass) {
     e.exception = exClass.slice(0, 512);
-    message += `\n${exClass}${str(ex.msg) ? `: ${String(ex.msg)}` : ''}${renderFrames(ex.stacktrace)}`;
+    // A stringified trace (deploy/spark/log4j2-json.properties) is the whole of Java's printout, causes
+    // included, its first line `class: msg`; Spark's own template gives the outermost frames as objects.
+    const printed = str(ex.stacktrace);
+    message += printed !== undefined ? `\n${printed.replace(/\n+$/, '')}` : `\n${exClass}${str(ex.msg) ? `: ${String(ex.msg)}` : ''}${renderFrames(ex.stacktrace)}`;
   }
   if (rest !== undefined) message += `\n${rest}`;
   e.message = message;

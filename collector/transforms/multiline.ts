@@ -11,6 +11,9 @@ export const CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \
 /** Spark's `yy/MM/dd HH:mm:ss` and ISO dates (log4j's default, Flink, Flume), optionally in brackets. */
 export const TIMESTAMPED = /^\[?(?:\d{2}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})/;
 
+/** A JSON object on one line (Spark 4's structured logging, log4j's JSON layouts): always a whole event of its own. */
+export const JSON_OBJECT = /^\{"/;
+
 export type StartTest = (text: string) => boolean;
 
 export interface MultilineOptions {
@@ -72,6 +75,6 @@ export function startTest(kind: 'timestamped' | 'continuation', custom?: string)
     const re = new RegExp(custom);
     return (t) => re.test(t);
   }
-  if (kind === 'timestamped') return (t) => TIMESTAMPED.test(t);
+  if (kind === 'timestamped') return (t) => TIMESTAMPED.test(t) || JSON_OBJECT.test(t);
   return (t) => !CONTINUATION.test(t);
 }

@@ -85,6 +85,20 @@ test('Spark 4 structured JSON logging: ts, level, msg, context as mdc, exception
   assert.deepEqual(parseEvent('{"ts":"2024-11-21T06:20:00.123Z","level":"INFO","msg":"Running task 0.0","context":{"task_name":"task 0.0 in stage 0.0 (TID 0)"},"logger":"Executor"}', utc).mdc, { task_name: 'task 0.0 in stage 0.0 (TID 0)' });
 });
 
+test('the repository\'s Spark 4 JSON file: the stack trace as Java printed it, causes included', () => {
+  // A line Spark 4.2.0 wrote with deploy/spark/log4j2-json.properties (frames shortened).
+  const line = "{\"ts\":\"2026-11-30T09:12:42.707Z\",\"level\":\"ERROR\",\"msg\":\"Exception in task 0.0 in stage 1.0 (TID 2)\",\"context\":{\"task_name\":\"task 0.0 in stage 1.0 (TID 2)\"},\"exception\":{\"class\":\"java.lang.IllegalStateException\",\"msg\":\"sparklogs-e2e injected task failure app=local-1796029951929 stage=1 partition=0 attempt=0\",\"stacktrace\":\"java.lang.IllegalStateException: sparklogs-e2e injected task failure app=local-1796029951929 stage=1 partition=0 attempt=0\\n\\tat dev.sparklogs.e2e.PhaseTask.injectedFailure(PhaseTask.java:74)\\nCaused by: java.io.IOException: sparklogs-e2e injected cause: record unreadable app=local-1796029951929 stage=1 partition=0 attempt=0\\n\\tat dev.sparklogs.e2e.PhaseTask.readRecord(PhaseTask.java:82)\\nCaused by: java.lang.NumberFormatException: For input string: \\\"sparklogs-e2e-not-a-number\\\"\\n\\tat java.base/java.lang.NumberFormatException.forInputString(NumberFormatException.java:67)\\n\"},\"logger\":\"org.apache.spark.executor.Executor\",\"thread\":\"Executor task launch worker for task 0.0 in stage 1.0 (TID 2)\"}";
+  const e = parseEvent(line, utc);
+  assert.equal(e.time, at('2026-11-30T09:12:42.707Z'));
+  assert.equal(e.level, 'ERROR');
+  assert.equal(e.logger, 'org.apache.spark.executor.Executor');
+  assert.equal(e.thread, 'Executor task launch worker for task 0.0 in stage 1.0 (TID 2)');
+  assert.deepEqual(e.mdc, { task_name: 'task 0.0 in stage 1.0 (TID 2)' });
+  assert.equal(e.exception, 'java.lang.IllegalStateException');
+  assert.equal(e.message, `Exception in task 0.0 in stage 1.0 (TID 2)\n${(JSON.parse(line) as { exception: { stacktrace: string } }).exception.stacktrace.trimEnd()}`);
+  assert.match(e.message, /^java\.lang\.IllegalStateException: sparklogs-e2e injected task failure .*\n\tat dev\.sparklogs\.e2e\.PhaseTask\.injectedFailure\(PhaseTask\.java:74\)\nCaused by: java\.io\.IOException: /m);
+});
+
 test('lines that match nothing are stored raw: no time, no level, text unchanged', () => {
   for (const raw of [
     'Setting default log level to "WARN".',

@@ -7,6 +7,8 @@
 // task logs numbered markers. After the app has ended and every pod is gone,
 // the query API and the CLI serve every marker exactly once, in order, on the
 // executor that wrote it, and the pod ends as Kubernetes reported them.
+// Spark 4 runs with its structured logging on and the repository's JSON
+// log4j2 file: every JSON object one event, with Spark's context fields.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -31,6 +33,7 @@ interface ApiLine {
   thread?: string;
   message: string;
   exception?: string;
+  mdc?: Record<string, string>;
   pod?: string;
   node?: string;
 }
@@ -99,9 +102,11 @@ function markerGroups(lines: ApiLine[], appId: string): Map<string, { seqs: numb
   return groups;
 }
 
-interface SparkRun { version: string; image: string }
+interface SparkRun { version: string; image: string; json: boolean }
 
-const RUNS: SparkRun[] = sparkVersions().map((version) => ({ version, image: `sparklogs/spark:${version}` }));
+// Spark 4: structured logging into the JSON file, as deploy/README.md tells a user to switch it on.
+const RUNS: SparkRun[] = sparkVersions().map((version) => ({ version, image: `sparklogs/spark:${version}`, json: Number(version.split('.')[0]) >= 4 }));
+const JSON_LOG4J2 = '-Dlog4j2.configurationFile=file:/opt/sparklogs/log4j2/log4j2-json.properties';
 
 // The job: 4 tasks of markers (12 s each: executor 1's collector is killed
 // meanwhile, K4), a failing task, an OOM-killed executor, an idle
@@ -110,7 +115,7 @@ const PHASES = ['markers:4:60:12000', 'fail:2:10', 'oom:2:20:3072', 'sleep:25', 
 const EXECUTOR_MEMORY_MIB = 512;
 
 for (const run of RUNS) {
-  test(`Spark ${run.version} on Kubernetes: every line of every deleted pod served exactly once, in order; pod ends as Kubernetes reported them`, { timeout: 20 * 60_000 }, async (t) => {
+  test(`Spark ${run.version}${run.json ? ' (structured JSON logging)' : ''} on Kubernetes: every line of every deleted pod served exactly once, in order; pod ends as Kubernetes reported them`, { timeout: 20 * 60_000 }, async (t) => {
     const name = `e2e-spark${run.version.replace(/\./g, '')}-${Date.now().toString(36)}`;
     const artifacts = join(REPO, 'test-artifacts', name);
     mkdirSync(artifacts, { recursive: true });
@@ -146,6 +151,7 @@ for (const run of RUNS) {
       '--conf', 'spark.dynamicAllocation.shuffleTracking.enabled=true',
       '--conf', 'spark.dynamicAllocation.executorIdleTimeout=5s',
       '--conf', 'spark.dynamicAllocation.maxExecutors=2',
+      ...(run.json ? ['--conf', 'spark.log.structuredLogging.enabled=true', '--conf', `spark.driver.extraJavaOptions=${JSON_LOG4J2}`, '--conf', `spark.executor.extraJavaOptions=${JSON_LOG4J2}`] : []),
       '--class', 'dev.sparklogs.e2e.SparklogsE2EJob',
       'local:///opt/spark/examples/jars/sparklogs-e2e-job.jar',
       ...PHASES,
@@ -281,6 +287,19 @@ for (const run of RUNS) {
     const all = [...served.values()].flat();
     assert.ok(all.some((l) => l.level === 'INFO' && l.logger === 'org.apache.spark.executor.Executor' && /^Running task /.test(l.message)), 'Spark\'s executor lines with level and logger');
     assert.ok(all.every((l) => l.level), 'every event has a level');
+    if (run.json) {
+      // Every JSON object was read as one event: none is left as text, none joined to another.
+      const raw = all.filter((l) => l.message.includes('{"ts":'));
+      assert.deepEqual(raw.map((l) => l.message.slice(0, 200)), [], 'JSON objects served as text');
+      assert.ok(all.every((l) => l.logger && l.thread), 'every JSON event has its logger and thread');
+      // Spark's context: each marker names the task that wrote it.
+      for (const id of executors) {
+        for (const l of served.get(id)!) {
+          const m = MARKER.exec(l.message);
+          if (m) assert.match(l.mdc?.task_name ?? '', new RegExp(`^task ${m[3]}\\.${m[4]} in stage ${m[2]}\\.`), `executor ${id}: the context of ${l.message}`);
+        }
+      }
+    }
 
     // The failing task: one event, its exception named, the causes inside it.
     const failure = all.filter((l) => l.message.includes('sparklogs-e2e injected task failure') && l.level === 'ERROR' && l.logger === 'org.apache.spark.executor.Executor');
@@ -297,7 +316,9 @@ for (const run of RUNS) {
     assert.equal(oom.length, 1, `one executor OOMKilled: ${JSON.stringify(app.executors.map((e) => [e.executorId, e.lifecycle]))}`);
     assert.equal(oom[0]!.lifecycle!.exitCode, 137);
     assert.equal(oom[0]!.status, 'failed');
-    assert.ok(served.get('driver')!.some((l) => new RegExp(`Lost executor ${oom[0]!.executorId}\\b`).test(l.message)), 'the driver\'s "Lost executor" line for it');
+    const lost = served.get('driver')!.filter((l) => new RegExp(`Lost executor ${oom[0]!.executorId}\\b`).test(l.message));
+    assert.ok(lost.length > 0, 'the driver\'s "Lost executor" line for it');
+    if (run.json) assert.ok(lost.some((l) => l.mdc?.executor_id === oom[0]!.executorId), `"Lost executor" with its context: ${JSON.stringify(lost.map((l) => l.mdc))}`);
     assert.ok(ends.some((e) => e.executor === oom[0]!.executorId && e.status === 'FAILED'), 'the driver saw its task fail');
     // Every other executor was removed by the driver (idle, or at the app's end); the driver completed.
     const driver = byId.get('driver')!;
