@@ -45,6 +45,36 @@ export function toMessages(src: SourceIdentity, events: LogEvent[], batchMaxByte
   return out;
 }
 
+/**
+ * true when `p` resolves, false as soon as `signal` fires (p's outcome is then
+ * ignored). An abort must not wait for a request in flight: against a Kafka
+ * that does not answer, one send lasts its request timeout times the client's
+ * retries (30 s and more), longer than the spool's reserve before a pod's
+ * deadline (found on the real cluster, K5). Lines of an abandoned request stay
+ * unacknowledged; should they arrive after all, the spool re-sends them under
+ * the same ids, which the store absorbs.
+ */
+function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => undefined);
+      resolve(false);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 export class BatchSender {
   private downSince: number | undefined;
   private failures = 0;
@@ -86,7 +116,7 @@ export class BatchSender {
     for (;;) {
       if (abort.aborted) return false;
       try {
-        await this.o.sink.send(group);
+        if (!(await untilAborted(this.o.sink.send(group), abort))) return false;
         if (this.downSince !== undefined) {
           this.o.log.warn({ event: 'kafkaRecovered', downMs: Date.now() - this.downSince, failures: this.failures }, 'Kafka accepts lines again');
           this.downSince = undefined;
