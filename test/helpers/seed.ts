@@ -2,12 +2,13 @@
 // the collector's Kafka sink, consumed and stored by the REAL aggregator
 // binary (dist/aggregator/main.js) running as a child process. waitForLines()
 // returns once Elasticsearch serves what was sent.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createKafkaSink, type LineSink } from '../../collector/sinks/kafka.js';
 import { createEsSink } from '../../aggregator/sinks/elasticsearch.js';
 import { encodeBatch, kafkaKey, summaryId, type Batch, type ExecutorDoc, type Names } from '../../contract/index.js';
 import { testLog } from './log.js';
+import { retrying, SLOW_MS } from './wait.js';
 
 /** dist/aggregator/main.js whether this file runs from the sources (tsx) or from dist/. */
 function aggregatorBin(): string {
@@ -22,6 +23,32 @@ export function sparkLine(ms: number, level: string, logger: string, message: st
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getUTCFullYear() % 100)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${level} ${logger}: ${message}`;
+}
+
+/** What `aggregator setup` prints when it failed on an error the product marks retriable (KafkaSourceError, StoreUnavailableError). */
+const SETUP_RETRIABLE = /\b(KAFKA_ADMIN_FAILED|ES_UNAVAILABLE): /;
+
+/**
+ * `sparklogs-aggregator setup` with `env`, run again while it fails on a
+ * retriable error: on a busy machine Kafka may take longer than the admin
+ * client's 5 s to elect the new topics' leaders, or Elasticsearch may be slow
+ * to take the templates. The Kubernetes setup Job is retried the same way.
+ * Any other failure is thrown at once.
+ */
+export async function aggregatorSetup(env: NodeJS.ProcessEnv, bin = aggregatorBin()): Promise<void> {
+  await retrying(
+    async () => {
+      const child = spawn(process.execPath, [bin, 'setup'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (b: Buffer) => (output += b.toString('utf8')));
+      child.stderr.on('data', (b: Buffer) => (output += b.toString('utf8')));
+      const timer = setTimeout(() => child.kill('SIGKILL'), SLOW_MS);
+      const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      clearTimeout(timer);
+      if (code !== 0) throw Object.assign(new Error(`aggregator setup exited ${code}: ${output.slice(-2000)}`), { retriable: SETUP_RETRIABLE.test(output) });
+    },
+    { what: 'aggregator setup', retriable: (err) => (err as { retriable?: boolean }).retriable === true },
+  );
 }
 
 export function source(appId: string, executorId: string, extra: Partial<Src> = {}): Src {
@@ -44,7 +71,7 @@ export function batchesOf(src: Src, events: Batch['lines'], per = 500): Batch[] 
 export interface Seeder {
   /** Produces the batches to Kafka (acks=all); returns the number of lines sent. */
   send(batches: Batch[]): Promise<number>;
-  /** Resolves when the line indices hold at least `count` documents; rejects after timeoutMs. */
+  /** Resolves when the line indices hold at least `count` documents; rejects when the aggregator exits, or after timeoutMs (default: minutes) without reaching it. */
   waitForLines(count: number, timeoutMs?: number): Promise<void>;
   /** Pod facts (exit code, finish time), as the lifecycle watcher records them. */
   lifecycle(src: Src, facts: Pick<ExecutorDoc, 'exitCode' | 'reason' | 'startedAt' | 'finishedAt'>): Promise<void>;
@@ -64,8 +91,7 @@ export async function startSeeder(n: Names & { prefix: string }, brokers: string
     SPARKLOGS_LOG_LEVEL: process.env.SPARKLOGS_TEST_LOG ?? 'warn',
   };
   const bin = aggregatorBin();
-  const setup = spawnSync(process.execPath, [bin, 'setup'], { env, encoding: 'utf8', timeout: 60_000 });
-  if (setup.status !== 0) throw new Error(`aggregator setup failed (${setup.status}): ${setup.stderr}${setup.stdout}`);
+  await aggregatorSetup(env, bin);
   const child: ChildProcess = spawn(process.execPath, [bin, 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (b: Buffer) => {
@@ -78,10 +104,15 @@ export async function startSeeder(n: Names & { prefix: string }, brokers: string
   const sink: LineSink = await createKafkaSink({ brokers, clientId: `seed-${randomBytes(3).toString('hex')}`, topic: n.linesTopic, compression: 'none', requestTimeoutMs: 30_000, log: testLog });
   const es = createEsSink({ url: esUrl, names: n, requestTimeoutMs: 30_000 });
 
-  async function count(): Promise<number> {
-    await fetch(`${esUrl}/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, { method: 'POST' });
-    const r = await fetch(`${esUrl}/${n.linesIndexPattern}/_count?ignore_unavailable=true&allow_no_indices=true`);
-    return r.ok ? ((await r.json()) as { count: number }).count : 0;
+  /** Lines stored so far; undefined when Elasticsearch did not answer this time (slow or busy: asked again). */
+  async function count(): Promise<number | undefined> {
+    try {
+      await fetch(`${esUrl}/${n.linesIndexPattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(`${esUrl}/${n.linesIndexPattern}/_count?ignore_unavailable=true&allow_no_indices=true`, { signal: AbortSignal.timeout(30_000) });
+      return r.ok ? ((await r.json()) as { count: number }).count : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   return {
@@ -89,11 +120,11 @@ export async function startSeeder(n: Names & { prefix: string }, brokers: string
       await sink.send(batches.map((b) => ({ key: kafkaKey(b.src), value: encodeBatch(b) })));
       return batches.reduce((s, b) => s + b.lines.length, 0);
     },
-    async waitForLines(want, timeoutMs = 60_000) {
+    async waitForLines(want, timeoutMs = SLOW_MS) {
       const deadline = Date.now() + timeoutMs;
       let have = 0;
       while (Date.now() < deadline) {
-        have = await count();
+        have = (await count()) ?? have;
         if (have >= want) {
           await fetch(`${esUrl}/${n.appsIndex},${n.executorsIndex}/_refresh?ignore_unavailable=true&allow_no_indices=true`, { method: 'POST' });
           return;
