@@ -8,6 +8,7 @@ import { createEsSink } from '../../aggregator/sinks/elasticsearch.js';
 import { createStore } from '../../query-api/store/elasticsearch.js';
 import { dailyIndex, lineId, type LineDoc } from '../../contract/index.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
+import { markedRetriable, retrying } from '../helpers/wait.js';
 
 const { esUrl } = testStack();
 const n = uniqueNames('es');
@@ -19,8 +20,10 @@ after(async () => {
 
 test('index with the template, then search in order', async () => {
   const sink = createEsSink({ url: esUrl, names: n, requestTimeoutMs: 10_000 });
-  await sink.installTemplates();
-  await sink.installTemplates(); // idempotent
+  // ES_UNAVAILABLE is retriable (Elasticsearch slow on a busy machine): tried again, bounded.
+  const install = () => retrying(() => sink.installTemplates(), { what: 'installing the templates', retriable: markedRetriable });
+  await install();
+  await install(); // idempotent
 
   const src = { appType: 'spark', appId: 'spark-aa', executorId: '1', role: 'executor', podUid: 'uid-1', file: '/l/spark.log', fileId: 'f1', fileSeq: 2 };
   const t0 = Date.UTC(2026, 10, 21, 6, 20, 0);

@@ -7,6 +7,7 @@ import { createKafkaSource, type InMessage } from '../../aggregator/sources/kafk
 import { decodeBatch, encodeBatch, kafkaKey, type Batch } from '../../contract/index.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
 import { testLog } from '../helpers/log.js';
+import { markedRetriable, retrying, SLOW_MS } from '../helpers/wait.js';
 
 test('produce through the collector sink, consume through the aggregator source', async () => {
   const { brokers } = testStack();
@@ -15,7 +16,8 @@ test('produce through the collector sink, consume through the aggregator source'
     brokers, clientId: 'test-agg', groupId: `${n.prefix}-group`, topic: n.linesTopic, deadLetterTopic: n.deadLetterTopic,
     sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog,
   });
-  await source.ensureTopics(2);
+  // KAFKA_ADMIN_FAILED is retriable: on a busy machine the new topics' leaders may take longer than the admin client's 5 s.
+  await retrying(() => source.ensureTopics(2), { what: `creating ${n.linesTopic}`, retriable: markedRetriable });
   const sink = await createKafkaSink({ brokers, clientId: 'test-col', topic: n.linesTopic, compression: 'gzip', requestTimeoutMs: 10_000, log: testLog });
 
   const src = { appType: 'spark', appId: 'spark-0123456789abcdef0123456789abcdef', executorId: '3', role: 'executor', file: '/logs/spark.log', fileId: 'f1', fileSeq: 1 };
@@ -35,7 +37,9 @@ test('produce through the collector sink, consume through the aggregator source'
       })
       .catch(reject);
   });
-  await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error('timed out waiting for messages')), 30_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${SLOW_MS} ms waiting for ${batches.length} messages: have ${got.length}`)), SLOW_MS)))]);
+  clearTimeout(timer);
 
   assert.equal(got.length, batches.length);
   assert.deepEqual(got.map((m) => decodeBatch(m.value)), batches);

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { batchesOf, source } from '../helpers/seed.js';
+import { SLOW_MS, TEST_RETRY } from '../helpers/wait.js';
+import { backoffMs, sleep } from '../../contract/retry.js';
 import { build } from '../../query-api/app.js';
 import { events, fixture, testConfig, type Fixture } from './fixture.js';
 
@@ -32,14 +34,28 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), SLOW_MS);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, out, err });
     });
   });
 }
-const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, [CLI, ...args], env);
+/**
+ * The CLI, run again (bounded, with backoff) when it failed on the store being
+ * unavailable: the API answers 503 STORE_UNAVAILABLE, documented as "try
+ * again", when Elasticsearch is slow on a busy machine, and the CLI's one-shot
+ * commands pass that on (one line, exit 1) instead of retrying.
+ */
+const cli = async (args: string[], env: Record<string, string> = {}) => {
+  const end = Date.now() + SLOW_MS;
+  for (let attempt = 0; ; attempt++) {
+    const r = await run(process.execPath, [CLI, ...args], env);
+    const wait = backoffMs(TEST_RETRY, attempt);
+    if (r.code !== 1 || !/Elasticsearch is unavailable|HTTP (503|429)/.test(r.err) || Date.now() + wait > end) return r;
+    await sleep(wait);
+  }
+};
 
 test('apps and executors', async () => {
   const apps = await cli(['apps']);
@@ -129,7 +145,7 @@ test('-f --since: every line since then, then new ones, none twice and none miss
     // What was stored since then: events i with t0 + i*200 >= since, of every executor.
     const stored = Object.entries(f.expected.byExecutor).flatMap(([e, msgs]) => msgs.map((m, i) => ({ e, m, t: f.t0 + i * 200 }))).filter((x) => x.t >= since);
     assert.ok(stored.length > 300, 'several pages of history');
-    await waitFor(() => printed().length >= stored.length, 20_000, 'the history since --since');
+    await waitFor(() => printed().length >= stored.length, SLOW_MS, 'the history since --since');
     const history = printed();
     assert.equal(history.length, stored.length, 'no more than the lines since --since');
     assert.deepEqual(new Set(history.map((l) => l.message.split('\n')[0]!.replace(/^.*?Executor: /, ''))), new Set(stored.map((x) => x.m)));
@@ -138,7 +154,7 @@ test('-f --since: every line since then, then new ones, none twice and none miss
     // Written after the follow started: printed once each, after the history.
     const more = events('2', 5, f.t0, 260);
     await f.seeder.send(batchesOf(source(f.appId, '2'), more.lines));
-    await waitFor(() => printed().length >= stored.length + 5, 20_000, 'the new lines');
+    await waitFor(() => printed().length >= stored.length + 5, SLOW_MS, 'the new lines');
     await new Promise((r) => setTimeout(r, 1000));
     const all = printed();
     assert.equal(all.length, stored.length + 5, 'nothing printed twice');
@@ -168,14 +184,17 @@ test('-f prints lines written after it started, of a late executor too, and exit
     }
   };
   try {
-    await waitFor(() => out.split('\n').length > 2, 10_000, 'the tail');
+    await waitFor(() => out.split('\n').length > 2, SLOW_MS, 'the tail');
     const more = events('1', 5, f.t0, 260);
     const late = events('7', 5, f.t0 + 60_000);
     await f.seeder.send([...batchesOf(source(f.appId, '1'), more.lines), ...batchesOf(source(f.appId, '7'), late.lines)]);
-    await waitFor(() => [...more.messages, ...late.messages].every((m) => out.includes(m)), 20_000, 'the new lines');
+    await waitFor(() => [...more.messages, ...late.messages].every((m) => out.includes(m)), SLOW_MS, 'the new lines');
     assert.match(out, /\[7\] Executor: task 0 of executor 7/);
     for (const e of ['driver', '1', '2', '7']) await f.seeder.lifecycle(source(f.appId, e), { exitCode: 0, reason: 'Completed', finishedAt: Date.now() });
-    const code = await Promise.race([exit, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+    // Minutes at most on a busy machine; without the pods' ends it would run for followIdleEndMs (an hour).
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exit, new Promise<string>((r) => (timer = setTimeout(() => r('still running'), 120_000)))]);
+    clearTimeout(timer);
     assert.equal(code, 0, err);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

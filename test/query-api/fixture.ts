@@ -9,9 +9,28 @@ import { ConfigSchema, type Config } from '../../query-api/config.js';
 import type { Batch } from '../../contract/index.js';
 import { batchesOf, dropIndices, source, sparkLine, startSeeder, type Seeder, type Src } from '../helpers/seed.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
+import { RETRIABLE_STATUS, SLOW_MS, TEST_RETRY } from '../helpers/wait.js';
+import { backoffMs, sleep } from '../../contract/retry.js';
 
 export function testConfig(prefix: string, esUrl: string, over: Partial<Config> = {}): Readonly<Config> {
   return Object.freeze(Value.Default(ConfigSchema, { esUrl, prefix, ...over }) as Config);
+}
+
+/**
+ * app.inject() of a GET that asks again while the answer is one the API
+ * documents as retriable (503 STORE_UNAVAILABLE: Elasticsearch slow or busy,
+ * as on a loaded machine; 429), with backoff, for up to `timeoutMs`; returns
+ * the first other answer (or the last retriable one), for the caller to assert on.
+ * For tests of answers over a healthy store, not of the 503 itself.
+ */
+export async function injectRetrying(app: FastifyInstance, opts: { url: string; headers?: Record<string, string> }, timeoutMs = SLOW_MS) {
+  const end = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const r = await app.inject({ method: 'GET', ...opts });
+    const wait = backoffMs(TEST_RETRY, attempt);
+    if (!RETRIABLE_STATUS.has(r.statusCode) || Date.now() + wait > end) return r;
+    await sleep(wait);
+  }
 }
 
 export interface Expected {
