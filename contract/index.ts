@@ -6,3 +6,4 @@ export * from './documents.js';
 export * from './retry.js';
 export * from './config.js';
 export * from './log.js';
+export * from './layouts.js';

@@ -5,6 +5,7 @@
 // line that matches nothing fails in a few steps (no catastrophic backtracking
 // on hostile input) and parsing stays one pass.
 import type { Level } from '../../contract/documents.js';
+import { FLUME_HEADER, ISO_HEADER, ISO_REST, SPARK_HEADER } from '../../contract/layouts.js';
 import { normalizeLevel } from './levels.js';
 import { parseStructuredJson } from './parse-json.js';
 import { zoneOffsetMs, type WallClock, type ZonedClock } from './zoned-time.js';
@@ -20,14 +21,11 @@ export interface ParsedEvent {
   mdc?: Record<string, string>;
 }
 
-// Spark's log4j 1.x/2 templates: `24/11/21 06:20:00 INFO Executor: msg` (an optional [thread] before the logger).
-const SPARK = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:[.,](\d{3}))? +([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s:[\]]{1,512}): ?/;
-// `2024-11-21 06:20:00[,123][zone] ` then the rest of a log4j/logback/Flink header (see REST).
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})? +/;
-// [thread] LEVEL [thread] logger[:line] [ndc/mdc] - msg   (also `logger: msg`).
-const REST = /(?:\[([^\]\n]{0,256})\] +)?([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s[\]]{1,512}?)(?::\d{1,6})? *(?:\[[^\]\n]{0,512}\] *)?(?:- ?|: ?)/y;
-// Flume's log4j layout: `21 Nov 2024 06:20:00,123 INFO  [thread] (Class.method:207) - msg`.
-const FLUME = /^(\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}),(\d{3}) +([A-Za-z]{4,7}) +\[([^\]\n]{0,256})\] +\(([^\s():]{1,512})(?::\d{1,6})?\) *(?:- ?)?/;
+// The headers come from the layout catalogue the collector cuts events with (contract/layouts.ts).
+const SPARK = SPARK_HEADER;
+const ISO = ISO_HEADER;
+const REST = ISO_REST;
+const FLUME = FLUME_HEADER;
 const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
 // The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`.
 const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable))(?::|\s*$)/;

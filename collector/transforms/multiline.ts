@@ -1,18 +1,10 @@
 import type { LogEvent } from '../../contract/record.js';
+import { JAVA_CONTINUATION, startsEvent } from '../../contract/layouts.js';
 
 // Joins the lines of one event (a Java stack trace after its log line) into
 // one record. An event ends when a line that starts a new one arrives, when it
 // reaches its line or size bound, or when the file goes idle (flush). Events
 // are kept apart per stream, so interleaved stdout/stderr do not mix.
-
-/** Java stack trace continuations: `\tat …`, `Caused by: …`, `Suppressed: …`, `... 12 more`. */
-export const CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
-
-/** Spark's `yy/MM/dd HH:mm:ss` and ISO dates (log4j's default, Flink, Flume), optionally in brackets. */
-export const TIMESTAMPED = /^\[?(?:\d{2}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})/;
-
-/** A JSON object on one line (Spark 4's structured logging, log4j's JSON layouts): always a whole event of its own. */
-export const JSON_OBJECT = /^\{"/;
 
 export type StartTest = (text: string) => boolean;
 
@@ -75,6 +67,7 @@ export function startTest(kind: 'timestamped' | 'continuation', custom?: string)
     const re = new RegExp(custom);
     return (t) => re.test(t);
   }
-  if (kind === 'timestamped') return (t) => TIMESTAMPED.test(t) || JSON_OBJECT.test(t);
-  return (t) => !CONTINUATION.test(t);
+  // The dates of contract/layouts.ts (Spark, ISO, Flume; also in brackets) or a JSON object line.
+  if (kind === 'timestamped') return startsEvent;
+  return (t) => !JAVA_CONTINUATION.test(t);
 }
