@@ -7,7 +7,8 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectorEnv, killCollector, sparkLine, startCollector, stopCollector, tempDir, TopicReader } from './harness.js';
 
-const settle = () => new Promise((r) => setTimeout(r, 700));
+/** After the collector exited: the reader has every record the topic holds (then a comparison sees all there is). */
+const settle = (reader: TopicReader) => reader.drained();
 
 async function collect(label: string, write: (dir: string) => Promise<void>, extra: Record<string, string> = {}, paths = 'spark.log') {
   const { dir, cleanup } = await tempDir(label);
@@ -19,7 +20,7 @@ async function collect(label: string, write: (dir: string) => Promise<void>, ext
       await c.waitLog('collectorStarted');
       await new Promise((r) => setTimeout(r, 800));
       assert.equal(await stopCollector(c), 0);
-      await settle();
+      await settle(reader);
       return { reader, c };
     } finally {
       await killCollector(c);
@@ -59,7 +60,7 @@ test('C13: a Java stack trace split across reads and a checkpoint/restart is one
     await reader.waitForCount(61);
     assert.equal(await stopCollector(c), 0);
     await reader.waitForCount(62);
-    await settle();
+    await settle(reader);
     const got = reader.stored().map((e) => e.m);
     assert.deepEqual(got, [...pad, trace.join('\n'), sparkLine('after', 0)]);
   } finally {

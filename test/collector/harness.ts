@@ -5,10 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaSource, type KafkaSource } from '../../aggregator/sources/kafka.js';
-import { decodeBatch, names, type Batch, type LogEvent } from '../../contract/index.js';
+import { decodeBatch, names, type Batch, type LogEvent, type Names } from '../../contract/index.js';
 import { testLog } from '../helpers/log.js';
 import { testStack, uniqueNames } from '../helpers/stack.js';
+import { markedRetriable, retrying, SLOW_MS } from '../helpers/wait.js';
 
 export const BIN = join(process.cwd(), 'dist/collector/main.js');
 
@@ -18,25 +20,81 @@ export interface Got extends LogEvent {
   file: string;
 }
 
+/**
+ * Creates the lines and dead-letter topics of `prefix` on `brokers` if they do
+ * not exist. Retried while Kafka says the failure is retriable (the product's
+ * KafkaSourceError marks it so): a broker just started or restarted on a busy
+ * machine can take longer than the admin client's 5 s to elect the new
+ * topics' leaders. A fresh client each try, so a failed connect is not reused.
+ */
+export async function ensureTopics(brokers: string[], n: Names, partitions = 1): Promise<void> {
+  await retrying(
+    async () => {
+      const admin = createKafkaSource({ brokers, clientId: 'test-admin', groupId: 'test-admin', topic: n.linesTopic, deadLetterTopic: n.deadLetterTopic, sessionTimeoutMs: 10_000, maxBytesPerPartition: 1 << 20, log: testLog });
+      try {
+        await admin.ensureTopics(partitions);
+      } finally {
+        await admin.stop();
+      }
+    },
+    { what: `creating topic ${n.linesTopic}`, retriable: markedRetriable },
+  );
+}
+
 /** Consumes the lines topic from the beginning and keeps every event, in arrival order. */
 export class TopicReader {
   readonly batches: Batch[] = [];
+  /** Kafka offsets of the records read (partition:offset), to tell a record never read from one read twice. */
+  readonly offsets = new Set<string>();
+  /** Distinct (fileId, off) read so far, kept as records arrive: waitForCount polls this, not stored(), which sorts everything. */
+  private readonly seen = new Map<string, Set<number>>();
+  private distinctCount = 0;
   private readonly source: KafkaSource;
+  private stopped = false;
+  /** Why the consumer gave up for good (its own retries spent), shown by waitFor. */
+  private failure: Error | undefined;
 
-  private constructor(brokers: string[], readonly prefix: string, topic: string, deadLetterTopic: string) {
-    this.source = createKafkaSource({ brokers, clientId: 'test-reader', groupId: `${prefix}-reader`, topic, deadLetterTopic, sessionTimeoutMs: 10_000, maxBytesPerPartition: 4 << 20, log: testLog });
+  private constructor(private readonly brokers: string[], readonly prefix: string, readonly topic: string, deadLetterTopic: string) {
+    // A 30 s session (the product's default): on a busy machine, with this process decoding hundreds of thousands of
+    // events, a 10 s one saw the reader evicted over and over, each time reading the topic again from its start.
+    this.source = createKafkaSource({
+      brokers, clientId: 'test-reader', groupId: `${prefix}-reader`, topic, deadLetterTopic, sessionTimeoutMs: 30_000, maxBytesPerPartition: 4 << 20, log: testLog,
+      onFatal: (err) => {
+        this.failure = err;
+      },
+    });
   }
 
   /** A reader of a fresh topic, or (same `prefix`) a second reader of an existing one, from its beginning. */
   static async create(label: string, brokers = testStack().brokers, prefix?: string): Promise<TopicReader> {
     const n = prefix ? { ...names(prefix), prefix } : uniqueNames(label);
+    await ensureTopics(brokers, n);
     const r = new TopicReader(brokers, n.prefix, n.linesTopic, n.deadLetterTopic);
-    await r.source.ensureTopics(1);
-    void r.source.run(async (b, ctl) => {
-      for (const m of b.messages) r.batches.push(decodeBatch(m.value));
-      // Without resolving, the wrapper fetches the same batch again.
-      const last = b.messages.at(-1);
-      if (last) ctl.resolveOffset(last.offset);
+    // Joining the group on a broker that has just (re)started can fail for a
+    // while (coordinator loading, connection refused): tried again, bounded.
+    void retrying(
+      () =>
+        r.source.run(async (b, ctl) => {
+          for (const m of b.messages) {
+            const batch = decodeBatch(m.value);
+            r.batches.push(batch);
+            r.offsets.add(`${b.partition}:${m.offset}`);
+            let offs = r.seen.get(batch.src.fileId);
+            if (!offs) r.seen.set(batch.src.fileId, (offs = new Set()));
+            for (const l of batch.lines) {
+              if (!offs.has(l.off)) {
+                offs.add(l.off);
+                r.distinctCount++;
+              }
+            }
+          }
+          // Without resolving, the wrapper fetches the same batch again.
+          const last = b.messages.at(-1);
+          if (last) ctl.resolveOffset(last.offset);
+        }),
+      { what: `consuming ${n.linesTopic}`, retriable: (err) => !r.stopped && (markedRetriable(err) || (err as Error).name === 'KafkaJSNumberOfRetriesExceeded') },
+    ).catch((err: Error) => {
+      if (!r.stopped) r.failure = err;
     });
     return r;
   }
@@ -52,19 +110,59 @@ export class TopicReader {
     return [...byId.values()].sort((a, b) => a.fileSeq - b.fileSeq || a.off - b.off);
   }
 
-  async waitFor(pred: () => boolean, timeoutMs = 30_000, what = 'events'): Promise<void> {
-    const end = Date.now() + timeoutMs;
+  /**
+   * Waits until `pred` holds. Fails when no new record has arrived for
+   * `timeoutMs` (default minutes: Kafka, the collector and this reader all
+   * slow down on a busy machine), or after five times that in all, or at once
+   * when the reader's consumer has failed for good.
+   */
+  async waitFor(pred: () => boolean, timeoutMs = SLOW_MS, what = 'events'): Promise<void> {
+    const start = Date.now();
+    let seen = this.batches.length;
+    let progressAt = start;
     while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: have ${this.events().length} events`);
+      if (this.failure) throw new Error(`waiting for ${what}: the reader of ${this.topic} failed: ${this.failure.message}`, { cause: this.failure });
+      const now = Date.now();
+      if (this.batches.length !== seen) {
+        seen = this.batches.length;
+        progressAt = now;
+      }
+      if (now - progressAt > timeoutMs || now - start > 5 * timeoutMs) {
+        throw new Error(`timed out waiting for ${what} on ${this.topic}: have ${this.events().length} events (${this.distinctCount} distinct) in ${this.batches.length} records, the last record came ${Math.round((now - progressAt) / 1000)} s ago, ${Math.round((now - start) / 1000)} s in all`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  async waitForCount(n: number, timeoutMs = 30_000): Promise<void> {
-    await this.waitFor(() => this.stored().length >= n, timeoutMs, `${n} stored events`);
+  async waitForCount(n: number, timeoutMs = SLOW_MS): Promise<void> {
+    await this.waitFor(() => this.distinctCount >= n, timeoutMs, `${n} stored events`);
+  }
+
+  /**
+   * Waits until this reader has consumed every record the topic holds now
+   * (its high watermarks). Once the collector has exited nothing more can
+   * come, so what is compared after this is all there is: a condition in
+   * place of a fixed pause, which a busy machine's slow consumer can outlast.
+   */
+  async drained(timeoutMs = SLOW_MS): Promise<void> {
+    const admin = new Kafka({ clientId: 'test-offsets', brokers: this.brokers, logLevel: logLevel.NOTHING }).admin();
+    try {
+      const offsets = await retrying(
+        async () => {
+          await admin.connect();
+          return admin.fetchTopicOffsets(this.topic);
+        },
+        { what: `the offsets of ${this.topic}`, retriable: (err) => markedRetriable(err) || (err as Error).name === 'KafkaJSNumberOfRetriesExceeded' },
+      );
+      const total = offsets.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+      await this.waitFor(() => this.batches.length >= total, timeoutMs, `all ${total} records of the topic`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.source.stop();
   }
 }
@@ -74,6 +172,7 @@ export interface Child {
   logs: Record<string, unknown>[];
   stderr: string;
   exited: Promise<number | null>;
+  /** The first log record of `event`; fails when the collector exits first, or after `timeoutMs` (default minutes). */
   waitLog(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
@@ -104,7 +203,7 @@ export function startCollector(env: Record<string, string>, args: string[] = [])
     logs,
     stderr: '',
     exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
-    async waitLog(event, timeoutMs = 20_000) {
+    async waitLog(event, timeoutMs = SLOW_MS) {
       const end = Date.now() + timeoutMs;
       for (;;) {
         const hit = logs.find((l) => l.event === event);
@@ -130,8 +229,8 @@ export function startCollector(env: Record<string, string>, args: string[] = [])
   return child;
 }
 
-/** SIGTERM and wait for the exit code, bounded. */
-export async function stopCollector(c: Child, timeoutMs = 30_000): Promise<number | null> {
+/** SIGTERM and wait for the exit code, bounded (the collector's own shutdown deadline decides; this only guards against a hang). */
+export async function stopCollector(c: Child, timeoutMs = 120_000): Promise<number | null> {
   if (c.proc.exitCode !== null) return c.proc.exitCode;
   c.proc.kill('SIGTERM');
   return withTimeout(c.exited, timeoutMs, 'collector exit');
@@ -140,7 +239,7 @@ export async function stopCollector(c: Child, timeoutMs = 30_000): Promise<numbe
 export async function killCollector(c: Child): Promise<void> {
   if (c.proc.exitCode === null && c.proc.signalCode === null) {
     c.proc.kill('SIGKILL');
-    await withTimeout(c.exited, 10_000, 'collector SIGKILL');
+    await withTimeout(c.exited, 60_000, 'collector SIGKILL');
   }
 }
 

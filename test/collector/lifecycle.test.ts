@@ -10,7 +10,8 @@ import { collectorEnv, killCollector, sparkLine, startCollector, stopCollector, 
 
 const lines = (tag: string, from: number, to: number) => Array.from({ length: to - from }, (_, k) => sparkLine(tag, from + k));
 const text = (ls: string[]) => ls.map((l) => `${l}\n`).join('');
-const settle = () => new Promise((r) => setTimeout(r, 700));
+/** After the collector exited: the reader has every record the topic holds (then a comparison sees all there is). */
+const settle = (reader: TopicReader) => reader.drained();
 
 test('C12: a last line without newline is sent once, complete, and not again after a restart', async () => {
   const { dir, cleanup } = await tempDir('c12');
@@ -30,7 +31,7 @@ test('C12: a last line without newline is sent once, complete, and not again aft
     await reader.waitForCount(15);
     assert.equal(await stopCollector(c), 0);
     await reader.waitForCount(16);
-    await settle();
+    await settle(reader);
     assert.deepEqual(reader.stored().map((e) => e.m), [...lines('a', 0, 10), '24/11/21 06:20:59 ERROR Executor: dying words', ...lines('b', 0, 5)]);
     assert.equal(reader.events().filter((e) => e.m.includes('dying words')).length, 1);
   } finally {
@@ -57,7 +58,7 @@ test('C15: SIGTERM with unsent lines: drains to EOF, flushes the open event, exi
     assert.equal(code, 0);
     assert.ok(took < 20000, `drain took ${took} ms`);
     await reader.waitForCount(20001);
-    await settle();
+    await settle(reader);
     const got = reader.stored().map((e) => e.m);
     assert.deepEqual(got, [...lines('a', 0, 20000), written.slice(20000).join('\n')]);
     assert.ok(c.logs.some((l) => l.event === 'collectorDrained'));
@@ -86,7 +87,7 @@ test('C16: SIGKILL mid-stream, then restart: nothing lost, re-sent lines keep th
     c = startCollector(env);
     await reader.waitForCount(10000);
     assert.equal(await stopCollector(c), 0);
-    await settle();
+    await settle(reader);
     assert.deepEqual(reader.stored().map((e) => e.m), lines('a', 0, 10000));
     // Same file id across the kill: a re-sent line has the same (fileId, off), so the store overwrites it.
     assert.equal(new Set(reader.events().map((e) => e.fileId)).size, 1);
@@ -117,7 +118,7 @@ test('C17: a torn checkpoint file: the previous generation is used and nothing i
     await c.waitLog('checkpointRecovered');
     await reader.waitForCount(250);
     assert.equal(await stopCollector(c), 0);
-    await settle();
+    await settle(reader);
     assert.deepEqual(reader.stored().map((e) => e.m), lines('a', 0, 250));
     assert.equal(new Set(reader.events().map((e) => e.fileId)).size, 1);
     JSON.parse(await readFile(join(state, 'state.json'), 'utf8'));
@@ -144,7 +145,7 @@ test('C18: an unwritable checkpoint stops the collector loudly; offsets never ad
     assert.equal(fatal?.code, 'CHECKPOINT_WRITE_FAILED');
     assert.match(String(fatal?.msg), /state\.json/);
     // The identities could not be persisted, so no line was sent.
-    await settle();
+    await settle(reader);
     assert.equal(reader.events().length, 0);
   } finally {
     await killCollector(c);

@@ -39,7 +39,7 @@ test('rotation chains racing the scan: every line once, none read again under a 
     closeSync(fd);
     // Lines in files that fell off the end of the chain (.9 overwritten) before being read are lost by the writer's own rotation; wait, then stop.
     assert.equal(await stopCollector(c), 0);
-    await new Promise((r) => setTimeout(r, 1500));
+    await reader.drained();
     const byText = new Map<string, number>();
     for (const e of reader.stored()) byText.set(e.m, (byText.get(e.m) ?? 0) + 1);
     const doubled = [...byText.values()].filter((v) => v > 1).length;

@@ -70,7 +70,7 @@ test('C20: pod deleted while Kafka is down past the grace period: spooled on the
     await stack.stop('kafka');
     await write(3000);
     // The collector has read those and is stuck sending them: it no longer polls, so it has not seen what follows.
-    await c.waitLog('kafkaUnavailable', 30_000);
+    await c.waitLog('kafkaUnavailable');
     await rename(log, `${log}.1`); // rotation by rename during the outage
     await writeFile(log, '');
     await write(1500);
