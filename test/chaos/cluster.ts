@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { distDir, freePort } from '../../deploy/local/demo/paths.js';
 import { collectorEnv, exited, type PodSpec } from '../../deploy/local/demo/pods.js';
 import { startPrivateStack, type PrivateStack } from '../helpers/private-stack.js';
+import { aggregatorSetup } from '../helpers/seed.js';
+import { waitUntil } from '../helpers/wait.js';
 
 export interface ClusterOptions {
   workDir: string;
@@ -52,8 +54,14 @@ export class Cluster {
       SPARKLOGS_ES_URL: this.stack.esUrl,
       SPARKLOGS_PREFIX: this.o.prefix,
       SPARKLOGS_PARTITIONS: String(this.o.partitions),
-      // Faster recovery than the production defaults: a killed instance's partitions move after 10 s.
-      SPARKLOGS_SESSION_TIMEOUT_MS: '10000',
+      // The production session timeout (30 s), not a shorter one: the
+      // aggregator sends no heartbeat while one bulk request is in flight,
+      // and on a busy machine a bulk into the private Elasticsearch takes
+      // well over 10 s, so with 10 s every healthy member was evicted
+      // mid-bulk, its commit refused, the batch stored again by the next
+      // owner, and the store never caught up. A killed instance's partitions
+      // move after 30 s instead.
+      SPARKLOGS_SESSION_TIMEOUT_MS: '30000',
       SPARKLOGS_RETRY_MAX_MS: '5000',
     };
   }
@@ -64,9 +72,8 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.stack = await startPrivateStack();
-    const setup = spawn(process.execPath, [join(distDir, 'aggregator/main.js'), 'setup'], { env: this.env(), stdio: 'ignore' });
-    const code = await exited(setup);
-    if (code !== 0) throw new Error(`aggregator setup exited ${code}`);
+    // Retried while it fails on a retriable error (topic leaders slow to appear on a busy machine), as the setup Job is.
+    await aggregatorSetup(this.env(), join(distDir, 'aggregator/main.js'));
     const spoolOut = this.logFile('spool');
     this.spool = spawn(process.execPath, [join(distDir, 'collector/spool-main.js')], { env: { ...this.env(), SPARKLOGS_SPOOL_DIR: this.spoolDir, SPARKLOGS_SCAN_INTERVAL_MS: '1000' }, stdio: ['ignore', spoolOut, spoolOut] });
     closeSync(spoolOut);
@@ -79,11 +86,12 @@ export class Cluster {
     this.api = spawn(process.execPath, [join(distDir, 'query-api/server.js')], { env: { ...this.env(), SPARKLOGS_PORT: String(port) }, stdio: ['ignore', out, out] });
     closeSync(out);
     this.apiUrl = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 120; i++) {
-      if (await fetch(`${this.apiUrl}/healthz`).then((r) => r.ok, () => false)) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error('the query API did not start');
+    // Until it answers (slow to start on a busy machine), or exits.
+    const api = this.api;
+    await waitUntil(async () => {
+      if (api.exitCode !== null) throw new Error(`the query API exited ${api.exitCode} while starting; see ${join(this.o.workDir, 'query-api.log')}`);
+      return fetch(`${this.apiUrl}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
+    }, { what: `the query API to answer /healthz at ${this.apiUrl}`, intervalMs: 250 });
   }
 
   startAggregator(i: number): void {

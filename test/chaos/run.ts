@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { prng } from '../../deploy/local/demo/workload.js';
 import { exited } from '../../deploy/local/demo/pods.js';
 import { Cluster, type ChaosPod } from './cluster.js';
+import { SLOW_MS } from '../helpers/wait.js';
 import { servedLines, verdict, type PodVerdict } from './verify.js';
 
 export const FAULT_KINDS = ['collector-kill', 'aggregator-kill', 'kafka-restart', 'es-outage', 'pod-delete'] as const;
@@ -50,6 +51,16 @@ export interface ChaosReport {
 
 /** How long after a heal the probe line is waited for; a fault not recovered by then counts as "longer". */
 const RECOVERY_WAIT_MS = 300_000;
+
+/** Restarts of a collector that exits non-zero when told to drain at the end. */
+const DRAIN_ATTEMPTS = 5;
+
+/** With nothing left in Kafka or the spool, how long the served total must stand still (a refresh, a last bulk) before the verdict. */
+const IN_FLIGHT_NONE_MS = 30_000;
+/** How long the served total may stand still, short of every line and with records still in flight, before the verdict is taken. */
+const STORE_STILL_MS = 300_000;
+/** The longest wait for the store to catch up after the drain. */
+const VERIFY_MAX_MS = 600_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -183,35 +194,64 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const p of live()) p.writer.kill('SIGTERM');
     await Promise.all(live().map((p) => exited(p.writer)));
     await Promise.all(live().map(async (p) => {
-      p.collector.kill('SIGTERM');
-      const code = await exited(p.collector);
-      if (code !== 0) {
-        // A collector that could not drain in its grace period is restarted to finish the job.
-        o.log(`collector of ${p.spec.name} exited ${code}; restarting it to drain`);
+      // A collector that could not drain in its grace period (Kafka still
+      // slow after a restart, a busy machine) is restarted to finish the job,
+      // until one drains (exit 0: everything up to EOF acknowledged); bounded.
+      for (let attempt = 1; ; attempt++) {
+        p.collector.kill('SIGTERM');
+        const code = await exited(p.collector);
+        if (code === 0) return;
+        if (attempt >= DRAIN_ATTEMPTS) {
+          o.log(`collector of ${p.spec.name} exited ${code} on each of ${attempt} drains; what it did not send counts as missing`);
+          return;
+        }
+        o.log(`collector of ${p.spec.name} exited ${code}; restarting it to drain (attempt ${attempt + 1} of ${DRAIN_ATTEMPTS})`);
         cluster.restartCollector(p);
         await sleep(15_000);
-        p.collector.kill('SIGTERM');
-        await exited(p.collector);
       }
     }));
     await Promise.all(recoveries);
     // Pods deleted while Kafka was down left their unacknowledged lines in the node's spool.
-    for (let i = 0; i < 120 && cluster.spooled() > 0; i++) await sleep(1000);
-    if (cluster.spooled() > 0) o.log(`${cluster.spooled()} spool entries still not shipped`);
+    for (const end = Date.now() + SLOW_MS; Date.now() < end && cluster.spooled() > 0; ) await sleep(1000);
+    if (cluster.spooled() > 0) o.log(`${cluster.spooled()} spool entries still not shipped after ${SLOW_MS / 1000} s`);
 
-    // Wait until the store has caught up: per pod, served == written, or nothing changes for 60 s.
+    // Wait until the store has caught up: per pod, served == written, or
+    // nothing is in flight any more (the group's lag is 0, the spool empty)
+    // and the served total has stood still for IN_FLIGHT_NONE_MS. While
+    // records wait in Kafka the aggregators store them, however slowly a busy
+    // machine lets them (bulk requests time out and are retried): that is
+    // waited for, up to STORE_STILL_MS without one more line served, and
+    // VERIFY_MAX_MS in all. A page the query API answers 503 (Elasticsearch
+    // slow or just back: documented as "try again") is asked again.
     const pods = [...cluster.pods.values()];
     let verdicts: PodVerdict[] = [];
     let lastTotal = -1;
     let stableSince = Date.now();
+    const verifyStart = Date.now();
+    let retries = 0;
+    const onRetry = (why: string) => {
+      if (retries++ % 10 === 0) o.log(`query API: ${why}; asking again (${retries} retries so far)`);
+    };
     for (;;) {
-      verdicts = await Promise.all(pods.map(async (p) => verdict(p.spec.name, p.spec.executorId, cluster.written(p), await servedLines(cluster.apiUrl, appId, p.spec.executorId))));
+      verdicts = await Promise.all(pods.map(async (p) => verdict(p.spec.name, p.spec.executorId, cluster.written(p), await servedLines(cluster.apiUrl, appId, p.spec.executorId, onRetry))));
       const total = verdicts.reduce((s, v) => s + v.served, 0);
       if (verdicts.every((v) => v.served >= v.written)) break;
+      const now = Date.now();
       if (total !== lastTotal) {
         lastTotal = total;
-        stableSince = Date.now();
-      } else if (Date.now() - stableSince > 60_000) break;
+        stableSince = now;
+      }
+      const lag = await cluster.lag().catch(() => undefined);
+      const still = now - stableSince;
+      const why =
+        lag === 0 && cluster.spooled() === 0 && still > IN_FLIGHT_NONE_MS ? `nothing in flight (lag 0, spool empty) and ${total} lines served for ${IN_FLIGHT_NONE_MS / 1000} s`
+        : still > STORE_STILL_MS ? `${total} lines served, unchanged for ${STORE_STILL_MS / 1000} s (lag ${lag ?? 'unknown'})`
+        : now - verifyStart > VERIFY_MAX_MS ? `${total} lines served after ${VERIFY_MAX_MS / 1000} s of waiting (lag ${lag ?? 'unknown'})`
+        : undefined;
+      if (why) {
+        o.log(`${why}; verifying what the store has`);
+        break;
+      }
       await sleep(3000);
     }
 

@@ -1,5 +1,6 @@
 // Compares what every pod wrote with what the query API serves for it:
 // missing, duplicated, out of order (per source) and corrupted lines.
+import { fetchRetrying } from '../helpers/wait.js';
 import { parseSeq } from './lines.js';
 
 export interface PodVerdict {
@@ -17,14 +18,22 @@ interface ApiLine {
   message: string;
 }
 
-export async function servedLines(apiUrl: string, appId: string, executorId: string): Promise<ApiLine[]> {
+/**
+ * Every line the query API serves for one executor, page by page. A page
+ * answered with a retriable status (503 STORE_UNAVAILABLE: Elasticsearch slow
+ * or just restarted; 429) or not answered at all is asked for again with
+ * backoff, for minutes: the product documents those as "try again", and after
+ * the chaos run's Elasticsearch outages, on a busy machine, they happen. Any
+ * other status still fails the run.
+ */
+export async function servedLines(apiUrl: string, appId: string, executorId: string, onRetry?: (why: string) => void): Promise<ApiLine[]> {
   const out: ApiLine[] = [];
   let after: string | undefined;
   for (;;) {
     const url = new URL(`${apiUrl}/api/v1/apps/${appId}/executors/${executorId}/logs`);
     url.searchParams.set('size', '10000');
     if (after) url.searchParams.set('after', after);
-    const r = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    const r = await fetchRetrying(url, { requestTimeoutMs: 60_000, ...(onRetry ? { onRetry: (why: string) => onRetry(`executor ${executorId}: ${why}`) } : {}) });
     if (r.status === 404) return out;
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${await r.text()}`);
     const body = (await r.json()) as { lines: ApiLine[]; next?: string };
