@@ -43,6 +43,21 @@ export interface PodWatcherOptions {
   /** On stop, documents still waiting are given this long to be stored. */
   flushTimeoutMs?: number;
   now?: () => number;
+  /**
+   * What a watcher knew (pods alive, documents written), handed to the next
+   * watcher of the same replica: its first list then records the end of a pod
+   * deleted while none watched (the Lease lost during an API server outage).
+   */
+  memory?: WatchMemory;
+}
+
+export interface WatchMemory {
+  live: Map<string, { scope: string; pod: Pod }>;
+  seen: Map<string, string>;
+}
+
+export function newWatchMemory(maxTracked = 20_000): WatchMemory {
+  return { live: new Bounded(maxTracked), seen: new Bounded(maxTracked) };
 }
 
 export interface PodWatcher {
@@ -107,10 +122,11 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
   const log = o.log.child({ component: 'pods' });
   const stopping = new AbortController();
 
+  const memory = o.memory ?? newWatchMemory(o.maxTracked);
   // uid -> the pod as last seen, while it lives (a relist that misses it knows it ended unseen).
-  const live = new Bounded<{ scope: string; pod: Pod }>(o.maxTracked ?? 20_000);
+  const live = memory.live;
   // uid -> the last document queued for it (or the identity error logged): no rewrite of unchanged facts.
-  const seen = new Bounded<string>(o.maxTracked ?? 20_000);
+  const seen = memory.seen;
   const pending = new Bounded<BulkItem>(o.maxPending ?? 10_000);
   let wake: () => void = () => undefined;
 
@@ -373,6 +389,10 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   const stopping = new AbortController();
   let watcher: PodWatcher | undefined;
   let lastRenew = 0;
+  // One memory for every watcher this replica runs (see PodWatcherOptions.memory).
+  const memory = o.memory ?? newWatchMemory(o.maxTracked);
+  // Another holder's Lease as this replica last saw it change, on this replica's clock.
+  let observed: { key: string; at: number } | undefined;
   let onListed: () => void = () => undefined;
   const listed = new Promise<void>((r) => (onListed = r));
 
@@ -406,8 +426,12 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
+    // Expired only once this replica has seen it unchanged for its duration (client-go's rule): after an
+    // API server outage every Lease looks expired by its renewTime, and the holder, which renews as soon as
+    // the server answers, keeps it, and with it the memory its relist needs (found on the real cluster, K7).
+    const key = `${holder}|${lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0}`;
+    if (observed?.key !== key) observed = { key, at: now() };
+    const expired = observed.at + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
     if (holder !== l.identity && holder !== '' && !expired) return false;
     await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), LIST_TIMEOUT_MS);
     return true;
@@ -428,7 +452,7 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
           lastRenew = now();
           if (!watcher) {
             log.info({ event: 'leaseAcquired' }, 'lease acquired: watching pods');
-            watcher = startPodWatcher({ ...o, kubeConfig: kc });
+            watcher = startPodWatcher({ ...o, kubeConfig: kc, memory });
             void watcher.listed.then(onListed);
           }
         } else {

@@ -111,7 +111,7 @@ export interface ApiExecutor {
   node?: string;
   lines: number;
   status: string;
-  lifecycle?: { reason?: string; exitCode?: number; pod?: string; node?: string };
+  lifecycle?: { reason?: string; exitCode?: number; pod?: string; node?: string; finishedAt?: number | string };
 }
 
 /** The query API, retrying what it documents as retriable (503) and a Service not answering yet. */
