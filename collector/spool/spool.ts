@@ -6,7 +6,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CollectorConfig } from '../config.js';
 import type { BaseIdentity } from '../identity.js';
 import type { DecoderOptions } from '../transforms/file-decoder.js';
-import { startTest } from '../transforms/multiline.js';
+import { startTest, wholeTest } from '../transforms/multiline.js';
 
 // The node-level spool: the last resort when a pod is being deleted and Kafka
 // does not acknowledge before the grace period ends. Just before the deadline
@@ -72,7 +72,12 @@ export function decoderOptions(d: SpoolDecoder): DecoderOptions {
   return {
     format: d.format,
     maxLineBytes: d.maxLineBytes,
-    multiline: { isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined, maxLines: d.maxEventLines, maxBytes: d.maxEventBytes },
+    multiline: {
+      isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined,
+      ...(d.multiline ? { isWhole: wholeTest(d.firstLine) } : {}),
+      maxLines: d.maxEventLines,
+      maxBytes: d.maxEventBytes,
+    },
   };
 }
 // Compiled on first use: only sparklogs-spool reads manifests, the collector only writes them.

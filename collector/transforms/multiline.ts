@@ -1,5 +1,5 @@
 import type { LogEvent } from '../../contract/record.js';
-import { JAVA_CONTINUATION, startsEvent } from '../../contract/layouts.js';
+import { JAVA_CONTINUATION, JSON_OBJECT, startsEvent } from '../../contract/layouts.js';
 
 // Joins the lines of one event (a Java stack trace after its log line) into
 // one record. An event ends when a line that starts a new one arrives, when it
@@ -11,6 +11,8 @@ export type StartTest = (text: string) => boolean;
 export interface MultilineOptions {
   /** undefined: every line is its own event. */
   isStart: StartTest | undefined;
+  /** A line that is a whole event by itself: it ends the event before and takes no continuation lines. */
+  isWhole?: StartTest;
   maxLines: number;
   maxBytes: number;
 }
@@ -33,13 +35,20 @@ export class MultilineJoiner {
     if (!this.o.isStart) return this.out(ev);
     const key = ev.s ?? '';
     const p = this.pending.get(key);
-    if (p && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes && !this.o.isStart(ev.m)) {
+    const whole = this.o.isWhole?.(ev.m) === true;
+    if (p && !whole && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes && !this.o.isStart(ev.m)) {
       p.parts.push(ev.m);
       p.bytes += ev.m.length + 1;
       if (ev.tr) p.ev.tr = 1;
       return;
     }
     if (p) this.emit(p);
+    if (whole) {
+      // Complete in itself (a JSON object): out at once, and nothing after it joins it.
+      this.pending.delete(key);
+      this.out(ev);
+      return;
+    }
     this.pending.set(key, { ev, parts: [ev.m], bytes: ev.m.length });
   }
 
@@ -60,6 +69,11 @@ export class MultilineJoiner {
     if (p.parts.length > 1) p.ev.m = p.parts.join('\n');
     this.out(p.ev);
   }
+}
+
+/** The built-in profiles' whole events: a JSON object line (contract/layouts.ts); none with a custom firstLine. */
+export function wholeTest(custom?: string): StartTest | undefined {
+  return custom === undefined ? (t) => JSON_OBJECT.test(t) : undefined;
 }
 
 export function startTest(kind: 'timestamped' | 'continuation', custom?: string): StartTest {

@@ -10,14 +10,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JAVA_CONTINUATION, startsEvent } from '../../contract/layouts.js';
 import { FileDecoder, newDecoderStats } from '../../collector/transforms/file-decoder.js';
-import { startTest } from '../../collector/transforms/multiline.js';
+import { startTest, wholeTest } from '../../collector/transforms/multiline.js';
 import { parseEvent } from '../../aggregator/transforms/parse-event.js';
 import { ZonedClock } from '../../aggregator/transforms/zoned-time.js';
 
 const utc = new ZonedClock('UTC');
 
 function cut(text: string): string[] {
-  const d = new FileDecoder({ format: 'plain', maxLineBytes: 64 * 1024, multiline: { isStart: startTest('timestamped'), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
+  const d = new FileDecoder({ format: 'plain', maxLineBytes: 64 * 1024, multiline: { isStart: startTest('timestamped'), isWhole: wholeTest(), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
   d.push(Buffer.from(text), 0);
   d.flush(0);
   return d.take().map((e) => e.m);
@@ -37,11 +37,12 @@ const HEADERS: Record<string, string> = {
 };
 
 for (const [layout, header] of Object.entries(HEADERS)) {
-  test(`${layout}: the header starts an event, the aggregator reads its level, and a stack trace after it is the same event`, () => {
+  const json = header.startsWith('{');
+  test(`${layout}: the header starts an event, the aggregator reads its level, and ${json ? 'the object is a whole event: lines after it are not joined to it' : 'a stack trace after it is the same event'}`, () => {
     assert.ok(startsEvent(header), header);
     assert.ok(parseEvent(header, utc).level, `the aggregator reads a level from ${header}`);
     const text = `${header}\n${trace.join('\n')}\n${header}\n`;
-    assert.deepEqual(cut(text), [`${header}\n${trace.join('\n')}`, header]);
+    assert.deepEqual(cut(text), json ? [header, trace.join('\n'), header] : [`${header}\n${trace.join('\n')}`, header]);
   });
 }
 
