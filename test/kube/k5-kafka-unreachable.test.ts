@@ -26,8 +26,7 @@ before(async () => {
   sparklogs = await installSparklogs(cluster);
 });
 
-// The node's share of the pod range (deploy/local/kube) and the spool hostPath of the templates.
-const POD_SUBNET = '10.244.0.0/24';
+// The spool hostPath of the pod templates.
 const SPOOL = '/var/lib/sparklogs/spool';
 
 /** Spool entries (complete ones: no dot-name) on the node whose manifest names the app. */
@@ -44,7 +43,10 @@ function spoolEntries(appId: string): string[] {
 
 test('K5: a pod deleted while Kafka is unreachable past its grace period: its unsent lines go to the node\'s spool and are served later, exactly once, in order', { timeout: 8 * 60_000 }, async (t) => {
   const [kafkaHost, kafkaPort] = cluster.kafkaClusterBrokers.split(',')[0]!.split(':');
-  const rule = ['INPUT', '-s', POD_SUBNET, '-d', kafkaHost!, '-p', 'tcp', '--dport', kafkaPort!, '-m', 'comment', '--comment', 'sparklogs-test-k5', '-j', 'DROP'];
+  // The node's share of the pod range: where every pod's traffic comes from.
+  const podCidr = (await kubectl(cluster, ['get', 'nodes', '-o', 'jsonpath={.items[0].spec.podCIDR}'])).trim();
+  assert.match(podCidr, /^\d+\.\d+\.\d+\.\d+\/\d+$/, 'the node has a pod range');
+  const rule = ['INPUT', '-s', podCidr, '-d', kafkaHost!, '-p', 'tcp', '--dport', kafkaPort!, '-m', 'comment', '--comment', 'sparklogs-test-k5', '-j', 'DROP'];
   const unblock = async () => {
     // Every copy of the rule, also one left by an earlier run cut short.
     for (let i = 0; i < 10; i++) {

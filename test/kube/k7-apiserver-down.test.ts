@@ -82,7 +82,15 @@ test('K7: kube-apiserver down for a minute while pods end: the watcher recovers,
   await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'pod', during[2]!.name, '--wait=false']);
   t.diagnostic(`pod ${during[2]!.id} deleted ${Math.round((Date.now() - upAt) / 1000)} s after the API server was ready`);
 
-  // The last pod ends; then every pod of the app is deleted.
+  // The watcher is back once it has recorded the ends of the pods deleted first (pods reach the API server through
+  // the kubernetes Service, which kube-proxy routes again only some seconds after the API server is ready).
+  const ends = async () => (await api<{ executors: ApiExecutor[] }>(sparklogs, `/api/v1/apps/${appId}`))!.executors;
+  await waitFor('the watcher back: the ends of the first deleted pods recorded', async () => {
+    const ex = await ends();
+    return during.slice(0, 2).every((p) => ex.find((e) => e.executorId === p.id)?.lifecycle?.finishedAt !== undefined) ? true : undefined;
+  }, 3 * 60_000, 1000);
+  t.diagnostic(`the watcher recorded them ${Math.round((Date.now() - upAt) / 1000)} s after the API server was ready`);
+  // The last pod ends now; then every pod of the app is deleted.
   const last = pods.find((p) => p.when === 'after')!;
   await signalWriter(cluster, last.name, 'end');
   await waitFor('the last pod ended', async () => ((await phase(last.name)) === 'Succeeded' ? true : undefined), 3 * 60_000, 2000);
@@ -97,7 +105,6 @@ test('K7: kube-apiserver down for a minute while pods end: the watcher recovers,
   for (const p of pods) assertExact(servedSeqs(await executorLines(sparklogs, appId, p.id), p.name), p.lines, `pod ${p.name} (ended ${p.when} the outage)`);
 
   // Every pod's end, as Kubernetes reported it.
-  const ends = async () => (await api<{ executors: ApiExecutor[] }>(sparklogs, `/api/v1/apps/${appId}`))!.executors;
   let executors: ApiExecutor[] = [];
   try {
     await waitFor('every pod end recorded', async () => {
