@@ -2,10 +2,10 @@
 // good. Items Elasticsearch refuses for now (429, 5xx, a read-only index) are
 // retried alone, with backoff and jitter, forever: dropping them would lose
 // lines, and the offsets stay uncommitted meanwhile, so a crash loses nothing
-// either. While waiting, the consumer keeps heart-beating so the group does
-// not take the partition away from a healthy but patient member; if it is
-// taken anyway (rebalance), heartbeat() throws and the batch is abandoned
-// uncommitted.
+// either. While waiting, and while a bulk request is in flight, the consumer
+// keeps heart-beating so the group does not take the partition away from a
+// healthy but patient member; if it is taken anyway (rebalance), heartbeat()
+// throws and the batch is abandoned uncommitted.
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { Logger } from '../../contract/log.js';
 import type { Metrics } from '../metrics.js';
@@ -32,6 +32,35 @@ async function patientSleep(ms: number, ctl: WaitControl): Promise<void> {
   }
 }
 
+/**
+ * Awaits a bulk request while heart-beating: a store that is slow but working must not cost the
+ * partition (the group would evict a member silent for its session timeout, refuse its commit, and
+ * the next owner would store the same batch again). If the partition is taken meanwhile, the
+ * heartbeat's error is thrown once the request has ended, so the batch is abandoned uncommitted.
+ */
+async function withHeartbeats<T>(request: Promise<T>, ctl: WaitControl): Promise<T> {
+  let lost: unknown;
+  let beating = false;
+  const timer = setInterval(() => {
+    if (beating || lost !== undefined) return;
+    beating = true;
+    ctl.heartbeat().then(
+      () => (beating = false),
+      (err: unknown) => {
+        beating = false;
+        lost = err ?? new Error('heartbeat failed');
+      },
+    );
+  }, HEARTBEAT_SLICE_MS);
+  try {
+    const value = await request;
+    if (lost !== undefined) throw lost;
+    return value;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export async function storeAll<T extends BulkItem>(sink: EsSink, items: T[], ctl: WaitControl, policy: RetryPolicy, m: Metrics, log: Logger): Promise<Refused<T>[]> {
   const refused: Refused<T>[] = [];
   let pending = items;
@@ -49,7 +78,7 @@ export async function storeAll<T extends BulkItem>(sink: EsSink, items: T[], ctl
       const done = m.bulkSeconds.startTimer();
       let outcomes;
       try {
-        outcomes = await sink.bulk(pending);
+        outcomes = await withHeartbeats(sink.bulk(pending), ctl);
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         unavailable(err.message);
