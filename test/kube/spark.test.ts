@@ -16,6 +16,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ApiExecutor } from './pods.js';
 import { describeNamespace, installSparklogs, killContainer, kubectl, kubectlJson, REPO, sparkVersions, testCluster, waitFor, type Installed } from './cluster.js';
 
 const exec = promisify(execFile);
@@ -38,15 +39,6 @@ interface ApiLine {
   node?: string;
 }
 
-interface ApiExecutor {
-  executorId: string;
-  role: string;
-  pod?: string;
-  node?: string;
-  lines: number;
-  status: string;
-  lifecycle?: { reason?: string; exitCode?: number; pod?: string; node?: string };
-}
 
 async function api<T>(path: string): Promise<T> {
   // The query API documents 503 (store unavailable) as retriable.
