@@ -63,6 +63,8 @@ export function createPipeline(o: PipelineOptions) {
     }
     if (refused.length) log.warn({ refused: refused.length, first: refused[0]!.reason }, 'itemsDeadLettered');
     await source.deadLetter(g.dead);
+    // Counted once sent: a group abandoned before this point (rebalance) is decoded again by the next owner.
+    for (const d of g.dead) if (d.code !== 'ITEM_REJECTED') m.recordsDeadLettered.inc({ code: d.code });
     m.linesIndexed.inc(g.lines.length - refusedLines);
     if (refusedLines) m.linesDeadLettered.inc({ code: 'ITEM_REJECTED' }, refusedLines);
     if (o.pauseAfterBulkMs > 0) {
@@ -89,7 +91,6 @@ export function createPipeline(o: PipelineOptions) {
       } catch (err) {
         const code = err instanceof RecordDecodeError ? err.code : 'RECORD_INVALID';
         log.warn({ offset: msg.offset, code, reason: (err as Error).message }, 'recordDeadLettered');
-        m.recordsDeadLettered.inc({ code });
         g.dead.push({ key: msg.key, value: msg.value, reason: (err as Error).message, code, source: { topic: b.topic, partition: b.partition, offset: msg.offset } });
         continue;
       }

@@ -11,7 +11,7 @@ const { brokers, esUrl } = testStack();
 const n = uniqueNames('agg-a6');
 after(() => cleanup(esUrl, n));
 
-test('A6: kill -9 between the bulk write and the offset commit, then restart: exact', { timeout: 180_000 }, async () => {
+test('A6: kill -9 between the bulk write and the offset commit, then restart: exact', { timeout: 600_000 }, async () => {
   const appId = 'spark-a6a6a6a6';
   const bs = ['driver', '1', '2'].flatMap((e) => batches(source(appId, e), 200, 40));
   const want = expected(bs);

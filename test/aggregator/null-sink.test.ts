@@ -17,7 +17,7 @@ after(() => cleanup(esUrl, n));
 /** Nothing listens there: any attempt to reach Elasticsearch would fail. */
 const NOWHERE = 'http://127.0.0.1:1';
 
-test('null sink: setup creates the topics only; run consumes the topic to zero lag and stores nothing', { timeout: 180_000 }, async () => {
+test('null sink: setup creates the topics only; run consumes the topic to zero lag and stores nothing', { timeout: 600_000 }, async () => {
   const env = { PATH: process.env.PATH, SPARKLOGS_KAFKA_BROKERS: brokers.join(','), SPARKLOGS_ES_URL: NOWHERE, SPARKLOGS_PREFIX: n.prefix, SPARKLOGS_PARTITIONS: '2', SPARKLOGS_SINK: 'null' };
   const s = spawnSync(process.execPath, [BIN, 'setup'], { env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(s.status, 0, s.stderr + s.stdout);

@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path';
 import { collectorEnv, killCollector, sparkLine, startCollector, stopCollector, tempDir, TopicReader } from './harness.js';
 
-test('rotation chains racing the scan: every line once, none read again under a new file id', { timeout: 180_000 }, async () => {
+test('rotation chains racing the scan: every line once, none read again under a new file id', { timeout: 600_000 }, async () => {
   const { dir, cleanup } = await tempDir('rotrace');
   const reader = await TopicReader.create('rotrace');
   const log = join(dir, 'spark.log');

@@ -132,7 +132,7 @@ test('every line of every deleted pod is served exactly once, in order', async (
   // Every pod has ended, so a follow of the finished app prints the last lines and ends by itself.
   const t0 = Date.now();
   // Bounded in minutes (a busy machine slows every poll), far below the hour after which an idle follow would end anyway.
-  const follow = await exec(process.execPath, [cliPath, 'logs', appId, '-f', '--tail', '3', '--server', services.apiUrl], { timeout: 180_000 });
+  const follow = await exec(process.execPath, [cliPath, 'logs', appId, '-f', '--tail', '3', '--server', services.apiUrl], { timeout: 600_000 });
   assert.ok(follow.stdout.length > 0, 'the last lines are printed first');
   assert.ok(Date.now() - t0 < 120_000, `follow ended after ${Date.now() - t0} ms`);
 
