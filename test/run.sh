@@ -20,10 +20,16 @@ cd "$(dirname "$0")/.."
 build=1
 if [ "${1:-}" = "--no-build" ]; then build=0; shift; fi
 
+# Every process below (npm ci itself, tsc, the tests, all they start) runs on the pinned Node.js.
+PATH="$(bash deploy/local/node bin-dir):$PATH"
+export PATH
+hash -r
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm test: installing dependencies (npm ci)"
   npm ci --no-audit --no-fund
 fi
+# npm scripts and npx put node_modules/.bin first on PATH: the pinned node is found there too.
+bash deploy/local/node link
 if [ $build = 1 ]; then
   echo "npm test: building (tsc)"
   npx tsc -p tsconfig.json
