@@ -11,6 +11,7 @@ import { appsRoutes } from './routes/apps.js';
 import type { RouteContext } from './routes/context.js';
 import { followRoutes } from './routes/follow.js';
 import { logsRoutes } from './routes/logs.js';
+import { overviewRoutes } from './routes/overview.js';
 import { searchRoutes } from './routes/search.js';
 import { systemRoutes } from './routes/system.js';
 import { createStore, type Store } from './store/elasticsearch.js';
@@ -83,5 +84,6 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   logsRoutes(app, ctx);
   followRoutes(app, ctx);
   searchRoutes(app, ctx);
+  overviewRoutes(app, ctx);
   return app;
 }

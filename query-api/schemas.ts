@@ -164,3 +164,114 @@ export const ErrorResponse = Type.Object({
 });
 
 export const errorResponses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+
+// ---- The page's overview: aggregations, never a read of every line ----------
+
+const Buckets = Type.Integer({ minimum: 10, maximum: 500, default: 120, description: 'Most buckets: the interval is the smallest round one (100 ms … 30 d) that covers the range in this many.' });
+
+export const HistogramQuery = Type.Object(
+  {
+    appType: Type.Optional(AppType),
+    level: Type.Optional(Level),
+    from: Type.Optional(Time('Start of the range (default: the first matching line)')),
+    to: Type.Optional(Time('End of the range (default: the last matching line)')),
+    q: Type.Optional(Text),
+    mode: Type.Optional(Mode),
+    buckets: Type.Optional(Buckets),
+  },
+  strict,
+);
+
+export const SearchHistogramQuery = Type.Object(
+  { ...HistogramQuery.properties, q: Text, appId: Type.Optional(IdPart('Restrict to one app.')) },
+  strict,
+);
+
+export const HistogramResponse = Type.Object({
+  from: Opt(Type.Number({ description: 'Start of the range covered, ms (absent: no matching line).' })),
+  to: Opt(Type.Number()),
+  interval: Opt(Type.Integer({ description: 'Bucket width, ms.' })),
+  levels: Type.Array(Str, { description: 'Levels present, least severe first; NONE: lines without a parsed level.' }),
+  total: Int,
+  buckets: Type.Array(Type.Object({ t: Type.Number({ description: 'Bucket start, ms.' }), total: Int, levels: Type.Record(Type.String(), Type.Integer(), { description: 'Lines per level.' }) })),
+});
+
+export const ExceptionsQuery = Type.Object(
+  {
+    appType: Type.Optional(AppType),
+    from: Type.Optional(Time('Events at or after this time')),
+    to: Type.Optional(Time('Events at or before this time')),
+    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Most exception classes (most frequent first).' })),
+  },
+  strict,
+);
+
+export const ExceptionsResponse = Type.Object({
+  distinct: Type.Integer({ description: 'Exception classes in the app (approximate above a few thousand).' }),
+  exceptions: Type.Array(Type.Object({
+    exception: Type.String({ description: 'Class, e.g. java.lang.OutOfMemoryError.' }),
+    count: Int,
+    executors: Type.Integer({ description: 'Executors it occurred on.' }),
+    last: Type.Number(),
+    first: Type.Object({ time: Type.Number(), executorId: Str, level: Opt(Str), message: Type.String({ description: 'First line of the first event.' }), cursor: Type.String({ description: 'The first event\'s position in the app\'s logs: `line` of the page, `after`/`before` of …/logs.' }) }),
+  })),
+});
+
+const AppStatusT = Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('unknown')], {
+  description: 'From the lifecycle of the driver (Flink: job manager, Flume: agent): running until it ends, succeeded on exit 0, failed otherwise; without one, running while any pod runs, else unknown.',
+});
+
+export const TimelineResponse = Type.Object({
+  ...AppSummary.properties,
+  status: AppStatusT,
+  from: Opt(Type.Number({ description: 'Earliest bar start, ms.' })),
+  to: Opt(Type.Number({ description: 'Latest bar end, ms.' })),
+  executors: Type.Array(Type.Object({
+    executorId: Str,
+    role: Opt(Str),
+    start: Opt(Type.Number({ description: 'Pod start when known, else first line.' })),
+    end: Opt(Type.Number({ description: 'Pod finish when known, else last line.' })),
+    firstLine: Opt(Type.Number()),
+    lastLine: Opt(Type.Number()),
+    lines: Int,
+    warn: Int,
+    error: Int,
+    status: Executor.properties.status,
+    reason: Opt(Str),
+    exitCode: Opt(Int),
+    exitMeaning: Opt(Str),
+    oomKilled: Type.Boolean({ description: 'Killed over its memory limit (OOMKilled) or exit 52 (JVM out of memory).' }),
+  })),
+});
+
+export const AppListQuery = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._:-]+$', description: 'Part of the app id or app name (any case).' })),
+    namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'Kubernetes namespace.' })),
+    appType: Type.Optional(AppType),
+    status: Type.Optional(Type.String({ pattern: '^(running|succeeded|failed|unknown)(,(running|succeeded|failed|unknown)){0,3}$', description: 'One status or several, comma-separated: running, succeeded, failed, unknown.' })),
+    from: Type.Optional(Time('Apps active at or after this time')),
+    to: Type.Optional(Time('Apps active at or before this time')),
+    sort: Type.Optional(Type.Union(['start', 'end', 'duration', 'name', 'type', 'namespace', 'status', 'executors', 'errors'].map((s) => Type.Literal(s)), { default: 'end', description: 'end: last activity; status: failed, running, unknown, succeeded.' })),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0 })),
+    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  },
+  strict,
+);
+
+export const AppListResponse = Type.Object({
+  total: Type.Integer({ description: 'Apps matching the filters.' }),
+  truncated: Type.Boolean({ description: 'More apps are stored than the list looks at: it holds the most recently active.' }),
+  apps: Type.Array(Type.Object({
+    ...AppSummary.properties,
+    status: AppStatusT,
+    start: Opt(Type.Number()),
+    end: Opt(Type.Number({ description: 'Last activity.' })),
+    duration: Opt(Type.Number({ description: 'ms from start to last activity.' })),
+    executors: Type.Integer({ description: 'Pods: driver and executors.' }),
+    failedExecutors: Int,
+    oomKilled: Int,
+    errors: Type.Integer({ description: 'ERROR and FATAL lines.' }),
+  })),
+});

@@ -7,6 +7,11 @@ import { LEVELS, summaryId, type AppDoc, type ExecutorDoc, type Level, type Line
 import type { Names } from '../../contract/names.js';
 import { ApiError } from '../errors.js';
 import type { Order, Positions, SortValues } from '../cursor.js';
+import {
+  appsRequest, appStatus, errorCountsRequest, exceptionsRequest, executorFactsRequest, histogramInterval, histogramRequest,
+  readApps, readCounts, readExceptions, readExecutorFacts, readHistogram, readSpan, sortApps, spanRequest,
+  type AppRow, type AppSort, type AppStatus, type ExceptionGroup, type HistogramBucket,
+} from './aggregations.js';
 
 export interface StoreOptions {
   url: string;
@@ -14,6 +19,8 @@ export interface StoreOptions {
   requestTimeoutMs: number;
   /** Executors of one app beyond this are not listed (bounds aggregation memory). */
   maxExecutors?: number;
+  /** Apps the apps list looks at (the most recently active first); bounds its aggregations. */
+  maxApps?: number;
 }
 
 export interface ExecutorRef {
@@ -85,6 +92,38 @@ export interface AppsQuery {
   after?: SortValues;
 }
 
+export interface Histogram {
+  /** The range covered: the filter's from/to, else the matching lines' first and last time. */
+  from?: number;
+  to?: number;
+  /** Bucket width, ms. */
+  interval?: number;
+  buckets: HistogramBucket[];
+}
+
+export interface AppListQuery {
+  appType?: string;
+  namespace?: string;
+  /** Part of the app id or app name, any case. */
+  name?: string;
+  status?: AppStatus[];
+  /** Apps whose life overlaps [from, to]. */
+  from?: number;
+  to?: number;
+  sort: AppSort;
+  order: 'asc' | 'desc';
+  offset: number;
+  size: number;
+}
+
+export interface AppList {
+  apps: (AppRow & { errors: number })[];
+  /** Apps matching the filters (of at most maxApps looked at). */
+  total: number;
+  /** More apps matched than maxApps: the list holds the most recently active. */
+  truncated: boolean;
+}
+
 export interface Store {
   /** Lines in ascending order of `order`, one page. */
   lines(f: LineFilter, page: PageRequest): Promise<StoredLine[]>;
@@ -94,6 +133,12 @@ export interface Store {
   apps(q: AppsQuery): Promise<AppSummary[]>;
   app(ref: ExecutorRef): Promise<AppView | undefined>;
   search(f: Omit<LineFilter, 'text' | 'after' | 'upTo'> & { text: string; appId?: string }, size: number, after?: SortValues): Promise<SearchHit[]>;
+  /** Lines per interval and level over the filter's range (at most maxBuckets + 1 buckets). */
+  histogram(f: Omit<LineFilter, 'after' | 'upTo'>, maxBuckets: number): Promise<Histogram>;
+  /** Events with a parsed exception, grouped by its class, most frequent first. */
+  exceptions(f: Omit<LineFilter, 'after' | 'upTo'>, size: number): Promise<{ groups: ExceptionGroup[]; distinct: number }>;
+  /** Apps with status and counts, filtered, sorted and paged (offset). */
+  appList(q: AppListQuery): Promise<AppList>;
   /** One executor's events in the order it wrote them (file order). */
   executorLines(ref: ExecutorRef & { executorId: string }, size: number, after?: unknown[]): Promise<{ lines: LineDoc[]; next?: unknown[] }>;
   ping(): Promise<boolean>;
@@ -171,6 +216,7 @@ export function createStore(o: StoreOptions): Store {
   const client = new Client({ node: o.url, requestTimeout: o.requestTimeoutMs, maxRetries: 0 });
   const n = o.names;
   const maxExecutors = o.maxExecutors ?? 2_000;
+  const maxApps = o.maxApps ?? 10_000;
   const lineIndex = { index: n.linesIndexPattern, ignore_unavailable: true, allow_no_indices: true };
   // Pages of lines are the API's hot path (up to thousands of hits per call):
   // Elasticsearch sends only what an API line shows (not the pod uid, file id,
@@ -385,6 +431,68 @@ export function createStore(o: StoreOptions): Store {
           hit.highlights = (h.highlight?.message ?? []) as string[];
           return hit;
         });
+      });
+    },
+
+    histogram(f, maxBuckets) {
+      return guard('counting lines over time', async () => {
+        let from = f.from;
+        let to = f.to;
+        if (from === undefined || to === undefined) {
+          const span = readSpan((await client.search({ ...lineIndex, ...spanRequest(lineQuery(f)) } as never)).aggregations);
+          from ??= span.first;
+          to ??= span.last;
+        }
+        if (from === undefined || to === undefined) return { buckets: [] };
+        const interval = histogramInterval(from, to, maxBuckets);
+        const res = await client.search({ ...lineIndex, ...histogramRequest(lineQuery({ ...f, from, to }), from, to, interval) } as never);
+        return { from, to, interval, buckets: readHistogram(res.aggregations) };
+      });
+    },
+
+    exceptions(f, size) {
+      return guard('grouping exceptions', async () => {
+        const res = await client.search({ ...lineIndex, ...exceptionsRequest(lineQuery(f), size) } as never);
+        return readExceptions(res.aggregations);
+      });
+    },
+
+    appList(q) {
+      return guard('listing apps', async () => {
+        const filter: object[] = [];
+        if (q.appType) filter.push({ term: { appType: q.appType } });
+        if (q.namespace) filter.push({ term: { namespace: q.namespace } });
+        if (q.name) {
+          const like = `*${q.name.replace(/[*?\\]/g, '\\$&')}*`;
+          filter.push({ bool: { should: [{ wildcard: { appId: { value: like, case_insensitive: true } } }, { wildcard: { appName: { value: like, case_insensitive: true } } }], minimum_should_match: 1 } });
+        }
+        const summaries = { index: n.appsIndex, ignore_unavailable: true, allow_no_indices: true };
+        const found = readApps((await client.search({ ...summaries, ...appsRequest(filter, maxApps + 1) } as never)).aggregations);
+        const truncated = found.length > maxApps;
+        const apps = found
+          .sort((a, b) => (b.lastSeen ?? 0) - (a.lastSeen ?? 0))
+          .slice(0, maxApps)
+          .filter((a) => (q.from === undefined || (a.lastSeen ?? a.firstSeen ?? 0) >= q.from) && (q.to === undefined || (a.firstSeen ?? a.lastSeen ?? 0) <= q.to));
+        if (apps.length === 0) return { apps: [], total: 0, truncated };
+        const factsRes = await client.search({ index: n.executorsIndex, ignore_unavailable: true, allow_no_indices: true, ...executorFactsRequest(apps.map((a) => a.appId)) } as never);
+        const facts = readExecutorFacts(factsRes.aggregations);
+        let rows: AppRow[] = apps.map((a) => {
+          const r = { ...a, executors: 0, failedExecutors: 0, oomKilled: 0, running: 0, ...facts.get(a.appId) };
+          return { ...r, status: appStatus(r) };
+        });
+        if (q.status?.length) rows = rows.filter((r) => q.status!.includes(r.status));
+        const errorsOf = async (ids: string[]) => (ids.length ? readCounts((await client.search({ ...lineIndex, ...errorCountsRequest(ids) } as never)).aggregations) : new Map<string, number>());
+        // Error counts read every ERROR line of the apps asked for: all of them only to sort by it.
+        if (q.sort === 'errors') {
+          const errors = await errorsOf(rows.map((r) => r.appId));
+          for (const r of rows) r.errors = errors.get(r.appId) ?? 0;
+        }
+        const page = sortApps(rows, q.sort, q.order).slice(q.offset, q.offset + q.size);
+        if (q.sort !== 'errors') {
+          const errors = await errorsOf(page.map((r) => r.appId));
+          for (const r of page) r.errors = errors.get(r.appId) ?? 0;
+        }
+        return { apps: page as (AppRow & { errors: number })[], total: rows.length, truncated };
       });
     },
 
