@@ -20,7 +20,7 @@ import type { Logger } from '../../contract/log.js';
 import type { Names } from '../../contract/names.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { BulkItem, EsSink } from '../sinks/elasticsearch.js';
-import { lifecycleDoc, lifecycleItem, podIdentity, PodIdentityError, type Pod } from '../transforms/pod-lifecycle.js';
+import { deletionRequestedAt, lifecycleDoc, lifecycleItem, podIdentity, PodIdentityError, type Pod } from '../transforms/pod-lifecycle.js';
 
 export interface PodWatcherOptions {
   /** Empty: every namespace (needs a ClusterRoleBinding). */
@@ -52,7 +52,7 @@ export interface PodWatcherOptions {
 }
 
 export interface WatchMemory {
-  live: Map<string, { scope: string; pod: Pod }>;
+  live: Map<string, { scope: string; pod: Pod; deletionRequestedAt?: number }>;
   seen: Map<string, string>;
 }
 
@@ -136,9 +136,12 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
     const deleted = type === 'DELETED';
     const at = now();
     let doc;
+    const prev = live.get(uid)?.deletionRequestedAt;
+    const asked = deletionRequestedAt(pod);
+    const requested = prev === undefined ? asked : asked === undefined ? prev : Math.min(prev, asked);
     try {
       if (!podIdentity(pod)) return;
-      doc = lifecycleDoc(pod, { deleted, observedAt: at });
+      doc = lifecycleDoc(pod, { deleted, observedAt: at, ...(requested !== undefined ? { deletionRequestedAt: requested } : {}) });
     } catch (err) {
       if (!(err instanceof PodIdentityError)) throw err;
       if (seen.get(uid) !== err.message) log.warn({ event: 'podIdentityUnresolved', uid, err: err.message }, 'pod lifecycle skipped: identity unresolved');
@@ -146,7 +149,7 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
       return;
     }
     if (deleted) live.delete(uid);
-    else live.set(uid, { scope, pod: slim(pod) });
+    else live.set(uid, { scope, pod: slim(pod), ...(requested !== undefined ? { deletionRequestedAt: requested } : {}) });
     if (!doc) return;
     const key = JSON.stringify(doc);
     if (seen.get(uid) !== key) {

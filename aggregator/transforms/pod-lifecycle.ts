@@ -123,7 +123,7 @@ export function podIdentity(pod: Pod): PodIdentity | undefined {
 }
 
 /** When the pod's deletion was asked for: its deletionTimestamp is that moment plus the grace period. */
-function deletionRequestedAt(pod: Pod): number | undefined {
+export function deletionRequestedAt(pod: Pod): number | undefined {
   const deadline = ms(pod.metadata?.deletionTimestamp);
   if (deadline === undefined) return undefined;
   return deadline - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
@@ -140,6 +140,14 @@ export interface LifecycleOptions {
   deleted: boolean;
   /** When the watcher saw it: the finish time of a pod deleted before its container reported one. */
   observedAt: number;
+  /**
+   * The earliest deletion request seen for this pod. Once its containers have
+   * ended the kubelet removes it with grace 0, which moves deletionTimestamp
+   * to that moment: the last version alone makes a pod stopped by its
+   * deletion look as if it had failed before it (found on the real cluster:
+   * a deleted Flink TaskManager, exit 143, showed failed).
+   */
+  deletionRequestedAt?: number;
 }
 
 /**
@@ -177,7 +185,8 @@ export function lifecycleDoc(pod: Pod, o: LifecycleOptions): ExecutorDoc | undef
     // executor or ending the app, kubectl delete): not a failure, whatever
     // its exit code (found on the real cluster: such executors showed as
     // failed with exit 143). A container that ended before the deletion keeps its reason.
-    const requested = deletionRequestedAt(pod);
+    const asked = deletionRequestedAt(pod);
+    const requested = o.deletionRequestedAt === undefined ? asked : Math.min(o.deletionRequestedAt, asked ?? Infinity);
     const finished = ms(term.finishedAt);
     const byDeletion = requested !== undefined && finished !== undefined && finished >= requested && (reason === 'Error' || reason === 'Completed');
     doc.reason = byDeletion ? 'Deleted' : reason;

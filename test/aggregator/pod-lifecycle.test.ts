@@ -131,6 +131,23 @@ test('a container stopped by its pod\'s deletion ends Deleted with its exit code
   assert.equal(failed?.reason, 'Error');
 });
 
+// Found on the real cluster (a deleted Flink TaskManager showed failed, exit 143): once the container has
+// ended, the kubelet removes the pod with grace 0, which moves deletionTimestamp to that moment.
+test('a pod whose last version has grace 0: the earliest deletion request seen decides', () => {
+  const status: Pod['status'] = {
+    phase: 'Failed',
+    containerStatuses: [{ name: 'spark-kubernetes-executor', state: { terminated: { exitCode: 143, reason: 'Error', finishedAt: '2026-11-21T09:46:31Z' } } }],
+  };
+  const last = sparkPod({ executorId: '4', main: 'spark-kubernetes-executor', status, deletionTimestamp: '2026-11-21T09:46:33Z', grace: 0 });
+  assert.equal(lifecycleDoc(last, { deleted: true, observedAt: NOW })?.reason, 'Error', 'the last version alone');
+  const asked = Date.parse('2026-11-21T09:46:30Z');
+  const doc = lifecycleDoc(last, { deleted: true, observedAt: NOW, deletionRequestedAt: asked });
+  assert.equal(doc?.reason, 'Deleted');
+  assert.equal(doc?.exitCode, 143);
+  // A container that failed before the deletion was asked keeps its reason.
+  assert.equal(lifecycleDoc(last, { deleted: true, observedAt: NOW, deletionRequestedAt: Date.parse('2026-11-21T09:46:32Z') })?.reason, 'Error');
+});
+
 test('an evicted pod: the pod\'s reason (Evicted) wins over the container\'s generic Error', () => {
   const status: Pod['status'] = {
     phase: 'Failed', reason: 'Evicted',
