@@ -15,7 +15,8 @@ const ISO_DATE = String.raw`(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})`;
 /** Flume's log4j layout: `21 Nov 2024 06:20:00,123`. */
 const FLUME_DATE = String.raw`(\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}),(\d{3})`;
 
-const SPARK_START = new RegExp(`^\\[?${SPARK_DATE}`);
+/** Spark's date alone (groups: yy MM dd HH mm ss), for a header the catalogue does not know further. */
+export const SPARK_START = new RegExp(`^\\[?${SPARK_DATE}`);
 const ISO_START = new RegExp(`^\\[?${ISO_DATE}`);
 const FLUME_START = new RegExp(`^\\[?${FLUME_DATE}`);
 /** A JSON object on one line (Spark 4's structured logging, log4j's JSON layouts): always a whole event. */
@@ -23,16 +24,62 @@ export const JSON_OBJECT = /^\{"/;
 /** Java stack trace continuations: `\tat …`, `Caused by:`, `Suppressed:`, `... 12 more`. */
 export const JAVA_CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
 
-/** Whether a line begins a new event in any layout above (optionally with the date in brackets). */
-export function startsEvent(line: string): boolean {
-  const c = line.charCodeAt(0);
-  if (c === 123 /* { */) return JSON_OBJECT.test(line);
-  if (!((c >= 48 && c <= 57) || c === 91 /* [ */)) return false;
-  // The third character of the date tells the layouts apart: 24/…, 2024-…, 21 Nov … (one more after a bracket).
-  const k = line.charCodeAt(c === 91 ? 3 : 2);
+/** logback's default and log4j's ABSOLUTE date: a time of day only, `12:00:00.123 [main] INFO …`. */
+const TIME_OF_DAY = String.raw`(\d{2}):(\d{2}):(\d{2})[.,](\d{3})`;
+const TIME_START = new RegExp(`^\\[?${TIME_OF_DAY}[ \\]]`);
+/** The JVM's own output, no layout: an uncaught exception (`Exception in thread "main" java.lang.…`). */
+export const UNCAUGHT = /^Exception in thread "[^"\n]{0,256}" /;
+/** The JVM's warnings: `OpenJDK 64-Bit Server VM warning: …`. */
+export const VM_WARNING = /^(?:OpenJDK|Java HotSpot\(TM\)) 64-Bit Server VM warning: /;
+/** Unified GC logging (-Xlog:gc, Java 9+): `[0.123s][info][gc] …`, `[info][gc,heap] …`; dated ones start with the ISO date. */
+const GC_UNIFIED_START = /^\[(?:\d{1,12}(?:[.,]\d{1,9})?(?:s|ms|ns)|trace|debug|info|warning|error) *\]\[/;
+/** -XX:+PrintGCDetails (Java 8): `12.345: [GC (Allocation Failure) …` or `[GC (…` without -XX:+PrintGCTimeStamps. */
+const GC_LEGACY_START = /^(?:\d{1,9}\.\d{3}: )?\[(?:Full GC|GC)[ (]/;
+/** Python logging's default format (`%(levelname)s:%(name)s:%(message)s`): `WARNING:py4j.clientserver:…`. */
+export const PY_DEFAULT = /^(CRITICAL|ERROR|WARNING|INFO|DEBUG):([^:\n]{0,256}):/;
+/** Python's printout of an uncaught exception (a PySpark driver's last words) and of logging.exception. */
+export const PY_TRACEBACK = 'Traceback (most recent call last):';
+/** The line between two chained tracebacks: the second belongs to the same event. */
+export const PY_CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$/;
+/** After an ISO date, Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s` (name optional); sticky. */
+export const PY_ASCTIME_REST = /- (?:([^\s]{1,256}) - )?([A-Z]{4,8}) - ?/y;
+
+function dated(line: string, at: number): boolean {
+  // The third character of the date tells the layouts apart: 24/…, 2024-…, 21 Nov …, 12:00:00.
+  const k = line.charCodeAt(at + 2);
   if (k === 47 /* / */) return SPARK_START.test(line);
   if (k === 32 /*   */) return FLUME_START.test(line);
-  return ISO_START.test(line);
+  if (k === 58 /* : */) return TIME_START.test(line);
+  return ISO_START.test(line) || GC_LEGACY_START.test(line);
+}
+
+/** A Python log line, the only kind a traceback after it belongs to (logging.exception). */
+function pythonHeader(line: string): boolean {
+  if (PY_DEFAULT.test(line)) return true;
+  const m = ISO_HEADER.exec(line);
+  if (!m) return false;
+  PY_ASCTIME_REST.lastIndex = m[0].length;
+  return PY_ASCTIME_REST.test(line);
+}
+
+/**
+ * Whether a line begins a new event in any layout above (optionally with the
+ * date in brackets). `prev`, the last non-empty line of the event still open,
+ * decides for a Python traceback: it starts an event unless it is chained to
+ * the one before or follows the Python log line that printed it.
+ */
+export function startsEvent(line: string, prev?: string): boolean {
+  const c = line.charCodeAt(0);
+  if (c >= 48 && c <= 57) return dated(line, 0);
+  switch (c) {
+    case 123 /* { */: return JSON_OBJECT.test(line);
+    case 91 /* [ */: return dated(line, 1) || GC_UNIFIED_START.test(line) || GC_LEGACY_START.test(line);
+    case 84 /* T */: return line.startsWith(PY_TRACEBACK) && !(prev !== undefined && (PY_CHAINED.test(prev) || pythonHeader(prev)));
+    case 69 /* E */: return UNCAUGHT.test(line) || PY_DEFAULT.test(line);
+    case 67 /* C */: case 68 /* D */: case 73 /* I */: case 87 /* W */: return PY_DEFAULT.test(line);
+    case 74 /* J */: case 79 /* O */: return VM_WARNING.test(line);
+    default: return false;
+  }
 }
 
 // --- the headers the aggregator parses (each begins with one of the dates) --------------------
@@ -40,7 +87,16 @@ export function startsEvent(line: string): boolean {
 export const SPARK_HEADER = new RegExp(`^${SPARK_DATE}(?:[.,](\\d{3}))? +([A-Za-z]{4,7}) +(?:\\[([^\\]\\n]{0,256})\\] +)?([^\\s:[\\]]{1,512}): ?`);
 /** ISO date, fraction and zone, then the rest of the header in ISO_REST (groups: yyyy MM dd HH mm ss fraction zone). */
 export const ISO_HEADER = new RegExp(`^${ISO_DATE}(?:[.,](\\d{1,9}))?(Z|[+-]\\d{2}:?\\d{2})? +`);
+/** An ISO date in brackets, `[2024-11-21 06:20:00,123] …` (groups as ISO_HEADER's). */
+export const ISO_BRACKETED = new RegExp(`^\\[${ISO_DATE}(?:[.,](\\d{1,9}))?(Z|[+-]\\d{2}:?\\d{2})?\\]`);
 /** After an ISO date: `[thread] LEVEL [thread] logger[:line] [ndc/mdc] - msg` (also `logger: msg`); sticky. */
 export const ISO_REST = /(?:\[([^\]\n]{0,256})\] +)?([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s[\]]{1,512}?)(?::\d{1,6})? *(?:\[[^\]\n]{0,512}\] *)?(?:- ?|: ?)/y;
 /** Flume: `21 Nov 2024 06:20:00,123 INFO  [thread] (Class.method:207) - msg` (groups: dd Mon yyyy HH mm ss SSS level thread logger). */
 export const FLUME_HEADER = new RegExp(`^${FLUME_DATE} +([A-Za-z]{4,7}) +\\[([^\\]\\n]{0,256})\\] +\\(([^\\s():]{1,512})(?::\\d{1,6})?\\) *(?:- ?)?`);
+/** logback's default `HH:mm:ss.SSS [thread] LEVEL logger - msg` (groups: HH mm ss SSS thread level logger). */
+export const TIME_HEADER = new RegExp(`^${TIME_OF_DAY} +\\[([^\\]\\n]{0,256})\\] +([A-Za-z]{4,7}) +([^\\s[\\]]{1,512}) +- ?`);
+/** Unified GC logging's decorations, `[0.123s][info][gc,heap   ] ` (each [..] read by the aggregator). */
+export const GC_UNIFIED_HEADER = /^((?:\[[^\]\n]{0,64}\]){2,8}) ?/;
+/** -XX:+PrintGCDetails with -XX:+PrintGCDateStamps: `2024-11-21T06:20:00.123+0000: 0.123: [GC …` (groups: yyyy MM dd HH mm ss fraction zone). */
+export const GC_LEGACY_DATED = new RegExp(`^${ISO_DATE}(?:[.,](\\d{1,9}))?(Z|[+-]\\d{2}:?\\d{2})?: (?:\\d{1,9}\\.\\d{3}: )?\\[`);
+export const GC_LEGACY = GC_LEGACY_START;

@@ -1,11 +1,17 @@
 // Turns the text of one log event (one line, or a first line plus a stack
 // trace joined with \n) into time, level, logger, thread, message and
-// exception. Only the first line is parsed; the rest stays in the message.
+// exception. Only the first line is parsed; the rest stays in the message
+// (read only for the exception's class). The app's own PatternLayout, when
+// its collector sent one, is tried first, then every layout of the catalogue.
 // Every pattern is anchored at the start and has no nested quantifiers, so a
 // line that matches nothing fails in a few steps (no catastrophic backtracking
 // on hostile input) and parsing stays one pass.
 import type { Level } from '../../contract/documents.js';
-import { FLUME_HEADER, ISO_HEADER, ISO_REST, SPARK_HEADER } from '../../contract/layouts.js';
+import {
+  FLUME_HEADER, GC_LEGACY, ISO_BRACKETED, GC_LEGACY_DATED, GC_UNIFIED_HEADER, ISO_HEADER, ISO_REST, PY_ASCTIME_REST, PY_DEFAULT, PY_TRACEBACK,
+  SPARK_HEADER, SPARK_START, TIME_HEADER, UNCAUGHT, VM_WARNING,
+} from '../../contract/layouts.js';
+import type { CompiledLayout } from '../../contract/pattern-layout.js';
 import { normalizeLevel } from './levels.js';
 import { parseStructuredJson } from './parse-json.js';
 import { zoneOffsetMs, type WallClock, type ZonedClock } from './zoned-time.js';
@@ -30,6 +36,22 @@ const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5,
 // The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`.
 const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable))(?::|\s*$)/;
 
+// A Python exception line: `ValueError: bad`, `py4j.protocol.Py4JJavaError: An error…`, `KeyboardInterrupt`.
+const PY_EXCEPTION = /^([A-Za-z_][\w]{0,128}(?:\.[A-Za-z_][\w]{0,128}){0,32})(?::|$)/;
+// Where a layout is unknown but the line begins with a date: a level word among the header's first characters.
+const LEVEL_WORD = /(?:^|[\s[(|:-])(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|CRITICAL)(?=$|[\s\]):|,-])/;
+const LEVEL_WINDOW = 64;
+const GC_LEVELS: Record<string, Level> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warning: 'WARN', error: 'ERROR' };
+
+export interface ParseOptions {
+  /** The app's PatternLayout (src.pattern, compiled). */
+  layout?: CompiledLayout;
+  /** Clock of the layout's own zone (`%d{…}{Europe/Berlin}`). */
+  layoutClock?: ZonedClock;
+  /** Collection time: completes a date printed without a day or year (logback's HH:mm:ss.SSS). */
+  ref?: number;
+}
+
 const num = (s: string | undefined) => (s === undefined ? 0 : Number(s));
 const millis = (frac: string | undefined) => (frac === undefined ? 0 : Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0')));
 
@@ -41,26 +63,88 @@ function withRest(head: string, rest: string | undefined): string {
 
 function exceptionOf(rest: string | undefined): string | undefined {
   if (rest === undefined) return undefined;
+  if (rest.startsWith(PY_TRACEBACK)) return pythonException(rest);
   const nl = rest.indexOf('\n');
   return EXCEPTION.exec(nl < 0 ? rest : rest.slice(0, nl))?.[1];
 }
 
-export function parseEvent(text: string, clock: ZonedClock): ParsedEvent {
+/**
+ * The class of the exception a Python traceback ends with: the first line
+ * that is not indented after its last `Traceback (most recent call last):`
+ * (a chain prints the last one raised at its end).
+ */
+function pythonException(text: string): string | undefined {
+  const at = text.lastIndexOf(PY_TRACEBACK);
+  let i = text.indexOf('\n', at);
+  while (i >= 0 && i < text.length - 1) {
+    const c = text.charCodeAt(i + 1);
+    if (c !== 32 && c !== 9 && c !== 10) {
+      const end = text.indexOf('\n', i + 1);
+      return PY_EXCEPTION.exec(text.slice(i + 1, end < 0 ? text.length : Math.min(end, i + 1 + 1024)))?.[1];
+    }
+    i = text.indexOf('\n', i + 1);
+  }
+  return undefined;
+}
+
+/** A level word near the start of a header whose layout is unknown. */
+function levelWord(first: string, from: number): Level | undefined {
+  return normalizeLevel(LEVEL_WORD.exec(first.slice(from, from + LEVEL_WINDOW))?.[1]);
+}
+
+function withLayout(first: string, rest: string | undefined, clock: ZonedClock, o: ParseOptions): ParsedEvent | undefined {
+  const f = o.layout!.parse(first);
+  if (!f) return undefined;
+  let time: number | undefined;
+  const d = f.date;
+  if (d?.epochMs !== undefined) time = d.epochMs;
+  else if (d) {
+    const c = o.layoutClock ?? clock;
+    const partial = d.year === undefined || d.month === undefined || d.day === undefined;
+    const wall = { year: d.year ?? 0, month: d.month ?? 1, day: d.day ?? 1, hour: d.hour, minute: d.minute, second: d.second, ms: d.ms };
+    if (partial) time = o.ref === undefined ? NaN : c.nearest(d, o.ref);
+    else {
+      time = c.toEpoch(wall);
+      // An offset printed in the line wins over the zone (toEpoch also rejects an impossible date).
+      if (d.offsetMs !== undefined && !Number.isNaN(time)) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - d.offsetMs;
+    }
+    if (Number.isNaN(time)) return undefined;
+  }
+  const e = build(time, normalizeLevel(f.level), f.logger, f.thread, first.slice(f.messageAt), rest);
+  if (f.mdc) e.mdc = mdcFields(f.mdc);
+  return e;
+}
+
+/** MDC keys as the store takes them: a dot would make Elasticsearch build sub-objects. */
+function mdcFields(m: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) out[k.replace(/\./g, '_').slice(0, 128)] = v.slice(0, 1024);
+  return out;
+}
+
+export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = {}): ParsedEvent {
   const nl = text.indexOf('\n');
   const first = nl < 0 ? text : text.slice(0, nl);
   const rest = nl < 0 ? undefined : text.slice(nl + 1);
+  if (o.layout) {
+    const e = withLayout(first, rest, clock, o);
+    if (e) return e;
+  }
   const c0 = first.charCodeAt(0);
 
   if (c0 === 123 /* { */) {
     const j = parseStructuredJson(first, rest);
     if (j) return j;
   } else if (c0 >= 48 && c0 <= 57) {
-    let m = SPARK.exec(first);
+    let m = SPARK.exec(first) ?? SPARK_START.exec(first);
     if (m) {
       const level = normalizeLevel(m[8]);
       const time = clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
       // An impossible date (24/13/45) means this is not a header at all.
-      if (level && !Number.isNaN(time)) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+      if (!Number.isNaN(time)) {
+        if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+        return build(time, levelWord(first, m[0].length), undefined, undefined, first, rest);
+      }
     }
     m = ISO.exec(first);
     const wall = m ? isoWall(m) : undefined;
@@ -72,23 +156,96 @@ export function parseEvent(text: string, clock: ZonedClock): ParsedEvent {
       const r = REST.exec(first);
       const level = normalizeLevel(r?.[2]);
       if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
-      // A time we can read but a header we cannot: keep the time, the whole text is the message.
-      return build(time, undefined, undefined, undefined, first, rest);
+      // Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+      PY_ASCTIME_REST.lastIndex = m[0].length;
+      const p = PY_ASCTIME_REST.exec(first);
+      const pl = normalizeLevel(p?.[2]);
+      if (p && pl) return build(time, pl, p[1], undefined, first.slice(PY_ASCTIME_REST.lastIndex), rest);
+      // A time we can read but a header we cannot: keep the time and a level word if there is one; the whole text is the message.
+      return build(time, levelWord(first, m[0].length - 1), undefined, undefined, first, rest);
+    }
+    m = GC_LEGACY_DATED.exec(first);
+    if (m) {
+      const w = isoWall(m);
+      const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+      const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
+      if (!Number.isNaN(t)) return build(t, 'INFO', 'gc', undefined, first, rest);
     }
     m = FLUME.exec(first);
     if (m && MONTHS[m[2]!]) {
       const level = normalizeLevel(m[8]);
       const time = clock.toEpoch({ year: num(m[3]), month: MONTHS[m[2]!]!, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
-      if (level && !Number.isNaN(time)) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+      if (!Number.isNaN(time)) return build(time, level ?? levelWord(first, 24), level ? m[10] : undefined, level ? m[9] : undefined, level ? first.slice(m[0].length) : first, rest);
     }
+    m = TIME_HEADER.exec(first);
+    if (m && o.ref !== undefined) {
+      const level = normalizeLevel(m[6]);
+      const t = clock.nearest({ hour: num(m[1]), minute: num(m[2]), second: num(m[3]), ms: millis(m[4]) }, o.ref);
+      if (level && !Number.isNaN(t)) return build(t, level, m[7], m[5], first.slice(m[0].length), rest);
+    }
+    if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
+  } else if (c0 === 91 /* [ */) {
+    const m = GC_UNIFIED_HEADER.exec(first);
+    if (m) {
+      const e = gcUnified(m, first, rest, clock);
+      if (e) return e;
+    }
+    if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
+    // `[2024-11-21 06:20:00,123] LEVEL …` and other bracketed dates: the time and a level word.
+    const d = ISO_BRACKETED.exec(first);
+    const t = d ? clock.toEpoch(isoWall(d)) : NaN;
+    if (d && !Number.isNaN(t)) return build(t, levelWord(first, d[0].length), undefined, undefined, first, rest);
+  } else if (first.startsWith(PY_TRACEBACK)) {
+    // A Python traceback on its own (an uncaught exception in a PySpark driver).
+    const ex = pythonException(text);
+    return ex ? { level: 'ERROR', message: text, exception: ex } : { level: 'ERROR', message: text };
+  } else {
+    const p = PY_DEFAULT.exec(first);
+    const level = normalizeLevel(p?.[1]);
+    if (p && level) {
+      const e: ParsedEvent = { level, message: withRest(first.slice(p[0].length), rest) };
+      if (p[2]) e.logger = p[2];
+      const ex = exceptionOf(rest);
+      if (ex) e.exception = ex;
+      return e;
+    }
+    if (VM_WARNING.test(first)) return untimed('WARN', undefined, text);
   }
   // Raw stderr such as `Exception in thread "main" java.lang.OutOfMemoryError: …` still names its exception.
   const ex = EXCEPTION.exec(first)?.[1];
+  if (ex && UNCAUGHT.test(first)) return { level: 'ERROR', message: text, exception: ex };
   return ex ? { message: text, exception: ex } : { message: text };
 }
 
-function build(time: number, level: Level | undefined, logger: string | undefined, thread: string | undefined, head: string, rest: string | undefined): ParsedEvent {
-  const e: ParsedEvent = { time, message: withRest(head, rest) };
+function untimed(level: Level, logger: string | undefined, text: string): ParsedEvent {
+  return logger ? { level, logger, message: text } : { level, message: text };
+}
+
+/** `[2024-11-21T06:20:00.123+0000][0.123s][info][gc,heap   ] msg`: the date if decorated with one, the level, the tags as logger. */
+function gcUnified(m: RegExpExecArray, first: string, rest: string | undefined, clock: ZonedClock): ParsedEvent | undefined {
+  let level: Level | undefined;
+  let tags: string | undefined;
+  let time: number | undefined;
+  for (const part of m[1]!.slice(1, -1).split('][')) {
+    const v = part.trim();
+    if (level === undefined && GC_LEVELS[v]) level = GC_LEVELS[v];
+    else if (level !== undefined && tags === undefined) tags = v;
+    else if (time === undefined) {
+      const d = ISO.exec(`${v} `);
+      if (d) {
+        const w = isoWall(d);
+        const off = d[8] === undefined ? undefined : zoneOffsetMs(d[8]);
+        const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
+        if (!Number.isNaN(t)) time = t;
+      }
+    }
+  }
+  if (!level) return undefined;
+  return build(time, level, tags, undefined, first.slice(m[0].length), rest);
+}
+
+function build(time: number | undefined, level: Level | undefined, logger: string | undefined, thread: string | undefined, head: string, rest: string | undefined): ParsedEvent {
+  const e: ParsedEvent = time === undefined ? { message: withRest(head, rest) } : { time, message: withRest(head, rest) };
   if (level) e.level = level;
   if (logger) e.logger = logger;
   if (thread) e.thread = thread;

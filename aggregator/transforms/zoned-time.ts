@@ -39,6 +39,30 @@ export class ZonedClock {
     return asUtc - this.offsetAt(first);
   }
 
+  /**
+   * Epoch ms of a wall-clock time whose date is partly missing (a layout that
+   * prints the time of day only, or no year): the instant nearest to `ref`
+   * (the collection time) with that wall clock in this zone, or NaN.
+   */
+  nearest(w: Partial<WallClock> & Pick<WallClock, 'hour' | 'minute' | 'second' | 'ms'>, ref: number): number {
+    const local = new Date(ref + (this.utc ? 0 : this.offsetAt(ref)));
+    const y = local.getUTCFullYear();
+    let best = NaN;
+    // No date: yesterday, today or tomorrow; no year: last year, this year or next.
+    for (const delta of [-1, 0, 1]) {
+      let wall: WallClock;
+      if (w.month === undefined || w.day === undefined) {
+        const d = new Date(Date.UTC(y, local.getUTCMonth(), local.getUTCDate() + delta));
+        wall = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: w.hour, minute: w.minute, second: w.second, ms: w.ms };
+      } else {
+        wall = { year: (w.year ?? y) + (w.year === undefined ? delta : 0), month: w.month, day: w.day, hour: w.hour, minute: w.minute, second: w.second, ms: w.ms };
+      }
+      const t = this.toEpoch(wall);
+      if (!Number.isNaN(t) && (Number.isNaN(best) || Math.abs(t - ref) < Math.abs(best - ref))) best = t;
+    }
+    return best;
+  }
+
   /** Zone offset (ms, local minus UTC) in force at an instant. */
   private offsetAt(epochMs: number): number {
     const hour = Math.floor(epochMs / 3_600_000);

@@ -1,12 +1,17 @@
 import type { LogEvent } from '../../contract/record.js';
 import { JAVA_CONTINUATION, JSON_OBJECT, startsEvent } from '../../contract/layouts.js';
+import { compileLayout } from '../../contract/pattern-layout.js';
+import { TRUNCATION_MARKER } from './line-splitter.js';
 
 // Joins the lines of one event (a Java stack trace after its log line) into
 // one record. An event ends when a line that starts a new one arrives, when it
 // reaches its line or size bound, or when the file goes idle (flush). Events
-// are kept apart per stream, so interleaved stdout/stderr do not mix.
+// are kept apart per stream, so interleaved stdout/stderr do not mix. An
+// event cut at its bound is marked like a cut line (tr, and the marker after
+// its last line): the lines after it come out as events of their own.
 
-export type StartTest = (text: string) => boolean;
+/** `prev`: the last non-empty line of the event still open (a Python traceback's start depends on it). */
+export type StartTest = (text: string, prev?: string) => boolean;
 
 export interface MultilineOptions {
   /** undefined: every line is its own event. */
@@ -21,6 +26,8 @@ interface Pending {
   ev: LogEvent;
   parts: string[];
   bytes: number;
+  /** The last non-empty line. */
+  last: string;
 }
 
 export class MultilineJoiner {
@@ -36,11 +43,18 @@ export class MultilineJoiner {
     const key = ev.s ?? '';
     const p = this.pending.get(key);
     const whole = this.o.isWhole?.(ev.m) === true;
-    if (p && !whole && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes && !this.o.isStart(ev.m)) {
+    const joins = p !== undefined && !whole && !this.o.isStart(ev.m, p.last);
+    if (p && joins && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes) {
       p.parts.push(ev.m);
       p.bytes += ev.m.length + 1;
+      if (ev.m !== '') p.last = ev.m;
       if (ev.tr) p.ev.tr = 1;
       return;
+    }
+    if (p && joins) {
+      // Cut at maxEventLines / maxEventBytes: said in the text and in tr, as a cut line is.
+      p.parts[p.parts.length - 1] += TRUNCATION_MARKER;
+      p.ev.tr = 1;
     }
     if (p) this.emit(p);
     if (whole) {
@@ -49,7 +63,7 @@ export class MultilineJoiner {
       this.out(ev);
       return;
     }
-    this.pending.set(key, { ev, parts: [ev.m], bytes: ev.m.length });
+    this.pending.set(key, { ev, parts: [ev.m], bytes: ev.m.length, last: ev.m });
   }
 
   /** Offset of the earliest event still open, if any: checkpoints never pass it. */
@@ -76,12 +90,22 @@ export function wholeTest(custom?: string): StartTest | undefined {
   return custom === undefined ? (t) => JSON_OBJECT.test(t) : undefined;
 }
 
-export function startTest(kind: 'timestamped' | 'continuation', custom?: string): StartTest {
+/**
+ * Where events start: a custom firstLine regular expression; else the app's
+ * PatternLayout (`pattern`, compiled by contract/pattern-layout.ts, which the
+ * aggregator parses with) besides every layout of the catalogue; else the
+ * catalogue (contract/layouts.ts) alone, or for `continuation` every line
+ * but a Java continuation.
+ */
+export function startTest(kind: 'timestamped' | 'continuation', custom?: string, pattern?: string): StartTest {
   if (custom !== undefined) {
     const re = new RegExp(custom);
     return (t) => re.test(t);
   }
-  // The dates of contract/layouts.ts (Spark, ISO, Flume; also in brackets) or a JSON object line.
+  if (pattern !== undefined) {
+    const layout = compileLayout(pattern);
+    return (t, prev) => layout.startsEvent(t) || startsEvent(t, prev);
+  }
   if (kind === 'timestamped') return startsEvent;
   return (t) => !JAVA_CONTINUATION.test(t);
 }

@@ -118,9 +118,86 @@ test('lines that match nothing are stored raw: no time, no level, text unchanged
   // A readable time without a known header: the time is kept, the text is the message.
   assert.deepEqual(parseEvent('2024-11-21 06:20:00 this is not a log4j header', utc), { time: at('2024-11-21T06:20:00Z'), message: '2024-11-21 06:20:00 this is not a log4j header' });
   assert.equal(parseEvent('24/13/45 99:99:99 INFO Executor: impossible date', utc).time, undefined);
+  // The JVM's own printout of an uncaught exception: no layout, but it ended a thread (level ERROR).
   assert.deepEqual(parseEvent('Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)', utc), {
-    exception: 'java.lang.OutOfMemoryError', message: 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)',
+    level: 'ERROR', exception: 'java.lang.OutOfMemoryError', message: 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)',
   });
+});
+
+test("Python logging's default `LEVEL:logger:message` and the usual basicConfig formats", () => {
+  assert.deepEqual(parseEvent('WARNING:py4j.clientserver:Answer received: !yv', utc), { level: 'WARN', logger: 'py4j.clientserver', message: 'Answer received: !yv' });
+  assert.deepEqual(parseEvent('CRITICAL:root:disk full', utc), { level: 'FATAL', logger: 'root', message: 'disk full' });
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 - etl.job - INFO - loaded 5 rows', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', logger: 'etl.job', message: 'loaded 5 rows',
+  });
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 - ERROR - no name', utc), { time: at('2024-11-21T06:20:00.123Z'), level: 'ERROR', message: 'no name' });
+  // `%(asctime)s %(levelname)s %(message)s` and `%(asctime)s [%(levelname)s] %(name)s: %(message)s`: an unknown layout, the level still comes out.
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 WARNING Retrying in 5 seconds', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'WARN', message: '2024-11-21 06:20:00,123 WARNING Retrying in 5 seconds',
+  });
+  assert.equal(parseEvent('2024-11-21 06:20:00,123 [ERROR] etl.job: failed', utc).level, 'ERROR');
+  // logging.exception: the traceback under the log line names the exception.
+  const e = parseEvent('ERROR:etl:load failed\nTraceback (most recent call last):\n  File "etl.py", line 3, in <module>\n    load()\nKeyError: \'id\'', utc);
+  assert.equal(e.level, 'ERROR');
+  assert.equal(e.exception, 'KeyError');
+});
+
+test('a Python traceback is an ERROR event naming the last exception of its chain', () => {
+  const tb = [
+    'Traceback (most recent call last):',
+    '  File "/opt/spark/work-dir/job.py", line 12, in parse',
+    '    return int(s)',
+    '           ^^^^^^',
+    "ValueError: invalid literal for int() with base 10: 'x'",
+    '',
+    'During handling of the above exception, another exception occurred:',
+    '',
+    'Traceback (most recent call last):',
+    '  File "/opt/spark/work-dir/job.py", line 20, in <module>',
+    '    main()',
+    'job.BadRecord: record 7 is unreadable',
+  ].join('\n');
+  assert.deepEqual(parseEvent(tb, utc), { level: 'ERROR', exception: 'job.BadRecord', message: tb });
+  const py4j = [
+    'Traceback (most recent call last):',
+    '  File "/opt/spark/python/lib/pyspark.zip/pyspark/sql/dataframe.py", line 1216, in collect',
+    'py4j.protocol.Py4JJavaError: An error occurred while calling o42.collectToPython.',
+    ': org.apache.spark.SparkException: Job aborted due to stage failure',
+    '\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2844)',
+  ].join('\n');
+  assert.equal(parseEvent(py4j, utc).exception, 'py4j.protocol.Py4JJavaError');
+});
+
+test("Hadoop/YARN's default layout, logback's default, JVM warnings and GC logs", () => {
+  assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 INFO org.apache.hadoop.yarn.client.RMProxy: Connecting to ResourceManager at rm/10.0.0.1:8032', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', logger: 'org.apache.hadoop.yarn.client.RMProxy', message: 'Connecting to ResourceManager at rm/10.0.0.1:8032',
+  });
+  // logback prints the time of day only: the day is the one nearest to the collection time.
+  const ref = at('2024-11-21T23:59:59.500Z');
+  assert.deepEqual(parseEvent('23:59:58.123 [main] INFO  c.e.Logger - msg - with dashes', utc, { ref }), {
+    time: at('2024-11-21T23:59:58.123Z'), level: 'INFO', thread: 'main', logger: 'c.e.Logger', message: 'msg - with dashes',
+  });
+  assert.equal(parseEvent('00:00:01.000 [main] WARN  c.e.Logger - after midnight', utc, { ref }).time, at('2024-11-22T00:00:01.000Z'));
+  assert.deepEqual(parseEvent('OpenJDK 64-Bit Server VM warning: Sharing is only supported for boot loader classes', utc), {
+    level: 'WARN', message: 'OpenJDK 64-Bit Server VM warning: Sharing is only supported for boot loader classes',
+  });
+  assert.deepEqual(parseEvent('[0.012s][info][gc] Using G1', utc), { level: 'INFO', logger: 'gc', message: 'Using G1' });
+  assert.deepEqual(parseEvent('[2024-11-21T06:20:00.123+0000][0.512s][warning][gc,alloc    ] GC(3) allocation stall', utc), {
+    time: at('2024-11-21T06:20:00.123Z'), level: 'WARN', logger: 'gc,alloc', message: 'GC(3) allocation stall',
+  });
+  const legacy = '2024-11-21T06:20:00.123+0100: 0.123: [GC (Allocation Failure) [PSYoungGen: 33280K->5088K(38400K)] 33280K->5096K(125952K), 0.0041 secs]';
+  assert.deepEqual(parseEvent(legacy, utc), { time: at('2024-11-21T05:20:00.123Z'), level: 'INFO', logger: 'gc', message: legacy });
+  assert.deepEqual(parseEvent('0.123: [Full GC (Ergonomics) 1024K->512K(4096K), 0.01 secs]', utc), { level: 'INFO', logger: 'gc', message: '0.123: [Full GC (Ergonomics) 1024K->512K(4096K), 0.01 secs]' });
+});
+
+test('an unknown layout: a header with a date and a level word still gives the level', () => {
+  assert.equal(parseEvent('2024-11-21 06:20:00.123 | WARN | orders | slow', utc).level, 'WARN');
+  assert.equal(parseEvent('24/11/21 06:20:00 [ERROR] (main) something odd', utc).level, 'ERROR');
+  assert.equal(parseEvent('[2024-11-21 06:20:00,123] ERROR in app: boom', utc).level, 'ERROR');
+  assert.equal(parseEvent('[2024-11-21 06:20:00,123] ERROR in app: boom', utc).time, at('2024-11-21T06:20:00.123Z'));
+  // Level words far into the message are not a header's.
+  assert.equal(parseEvent(`2024-11-21 06:20:00 ${'x'.repeat(80)} ERROR`, utc).level, undefined);
+  assert.equal(parseEvent('2024-11-21 06:20:00 informational text', utc).level, undefined);
 });
 
 test('times without a zone are read in the configured zone, across daylight saving time', () => {
