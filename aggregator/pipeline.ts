@@ -12,6 +12,7 @@ import type { Metrics } from './metrics.js';
 import type { EsSink } from './sinks/elasticsearch.js';
 import { storeAll } from './sinks/store-writer.js';
 import type { BatchControl, DeadLetter, InBatch, InMessage, KafkaSource } from './sources/kafka.js';
+import { PatternCache } from './transforms/pattern-cache.js';
 import { lineItems, SummaryFold, type LineItem, type SummaryItem } from './transforms/to-documents.js';
 import type { ZonedClock } from './transforms/zoned-time.js';
 
@@ -42,6 +43,8 @@ const newGroup = (): Group => ({ lines: [], fold: new SummaryFold(), origin: new
 
 export function createPipeline(o: PipelineOptions) {
   const { source, metrics: m } = o;
+  // A source's pattern that does not compile: its lines are parsed with the built-in layouts.
+  const patterns = new PatternCache((err) => o.log.warn({ code: err.code, reason: err.message }, 'patternInvalid'));
 
   async function flush(g: Group, b: InBatch, ctl: BatchControl, log: Logger): Promise<void> {
     if (!g.last) return;
@@ -94,7 +97,7 @@ export function createPipeline(o: PipelineOptions) {
         g.dead.push({ key: msg.key, value: msg.value, reason: (err as Error).message, code, source: { topic: b.topic, partition: b.partition, offset: msg.offset } });
         continue;
       }
-      const lines = lineItems(batch, o.names, o.clock);
+      const lines = lineItems(batch, o.names, o.clock, patterns);
       m.linesConsumed.inc(lines.length);
       for (const l of lines) {
         g.lines.push(l);

@@ -9,7 +9,7 @@ import { CollectorError } from './errors.js';
 export type BaseIdentity = Omit<SourceIdentity, 'file' | 'fileId' | 'fileSeq' | 'stream'>;
 
 type Env = Record<string, string | undefined>;
-type IdConfig = Pick<CollectorConfig, 'appType' | 'appId' | 'executorId' | 'role' | 'appName' | 'namespace' | 'pod' | 'podUid' | 'node' | 'container'>;
+type IdConfig = Pick<CollectorConfig, 'appType' | 'appId' | 'executorId' | 'role' | 'appName' | 'namespace' | 'pod' | 'podUid' | 'node' | 'container'> & Partial<Pick<CollectorConfig, 'logPattern'>>;
 
 const set = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 
@@ -62,5 +62,7 @@ export function resolveIdentity(c: IdConfig, env: Env): BaseIdentity {
   for (const k of ['appName', 'namespace', 'pod', 'podUid', 'node', 'container'] as const) {
     if (c[k] !== undefined) id[k] = c[k];
   }
+  // Travels with every batch of this source (and through the spool): the aggregator parses with it.
+  if (c.logPattern !== undefined) id.pattern = c.logPattern;
   return id;
 }

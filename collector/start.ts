@@ -8,6 +8,7 @@ import { Collector } from './collector.js';
 import { loadCollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { resolveIdentity } from './identity.js';
+import { compileLayout, PatternError } from '../contract/pattern-layout.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { createKafkaSink } from './sinks/kafka.js';
 
@@ -21,7 +22,12 @@ async function main(): Promise<number> {
       return 0;
     }
     identity = resolveIdentity(loaded.config, process.env);
+    if (loaded.config.logPattern !== undefined) compileLayout(loaded.config.logPattern);
   } catch (err) {
+    if (err instanceof PatternError) {
+      process.stderr.write(`sparklogs-collector: logPattern (--log-pattern, SPARKLOGS_LOG_PATTERN): ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof ConfigError || err instanceof CollectorError) {
       process.stderr.write(`sparklogs-collector: ${err.message}\n`);
       return 2;

@@ -23,6 +23,8 @@ export interface SourceIdentity {
   fileId: string;
   /** Discovery order of the file within its collector: orders rotated files. */
   fileSeq: number;
+  /** The app's conversion pattern, when it logs in a layout of its own (contract/pattern-layout.ts). */
+  pattern?: string;
 }
 
 /**

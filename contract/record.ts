@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ID_PART } from './identity.js';
+import { MAX_PATTERN_LENGTH } from './pattern-layout.js';
 
 // The Kafka message value: a batch of consecutive log events from one source
 // (one file of one pod). The key is the same for the whole batch, so the
@@ -26,6 +27,8 @@ export const SourceSchema = Type.Object({
   file: Type.String({ maxLength: 4096 }),
   fileId: Type.String({ minLength: 1, maxLength: 128 }),
   fileSeq: Type.Integer({ minimum: 0 }),
+  /** The app's log4j/logback conversion pattern (contract/pattern-layout.ts): the collector cut with it, the aggregator parses with it. */
+  pattern: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH })),
 });
 
 export const EventSchema = Type.Object({

@@ -6,7 +6,8 @@ import {
   appKey, dailyIndex, kafkaKey, lineId, summaryId, VERSION_HORIZON,
   type AppDoc, type Batch, type ExecutorDoc, type LineDoc, type LogEvent, type Names,
 } from '../../contract/index.js';
-import { parseEvent } from './parse-event.js';
+import { parseEvent, type ParseOptions } from './parse-event.js';
+import { PatternCache } from './pattern-cache.js';
 import type { ZonedClock } from './zoned-time.js';
 
 /**
@@ -31,11 +32,16 @@ export function eventTime(parsed: number | undefined, t: number): { ts: number; 
   return { ts: parsed, clamped: false };
 }
 
-export function lineItems(batch: Batch, n: Names, clock: ZonedClock): LineItem[] {
+const SHARED_PATTERNS = new PatternCache();
+
+export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: PatternCache = SHARED_PATTERNS): LineItem[] {
   const { src } = batch;
   const out: LineItem[] = [];
+  // The source's own pattern, if it sent one; the collection time completes dates printed without a day.
+  const o: ParseOptions = { ...patterns.get(src.pattern), ref: 0 };
   for (const ev of batch.lines) {
-    const p = parseEvent(ev.m, clock);
+    o.ref = ev.t;
+    const p = parseEvent(ev.m, clock, o);
     const { ts, clamped } = eventTime(p.time, ev.t);
     const lid = lineId(src, ev.off);
     const doc: LineDoc = {

@@ -45,6 +45,7 @@ export const SpoolManifestSchema = Type.Object({
     multiline: Type.Boolean(),
     profile: Type.Union([Type.Literal('timestamped'), Type.Literal('continuation')]),
     firstLine: Type.Optional(Type.String()),
+    pattern: Type.Optional(Type.String()),
     maxEventLines: Type.Integer({ minimum: 1 }),
     maxEventBytes: Type.Integer({ minimum: 1 }),
   }),
@@ -55,13 +56,14 @@ export type SpoolManifest = Static<typeof SpoolManifestSchema>;
 export type SpoolDecoder = SpoolManifest['decoder'];
 
 /** How a collector cuts events, as plain data: what a spool entry records so its bytes are cut the same way later. */
-export function decoderSettings(c: Pick<CollectorConfig, 'format' | 'maxLineBytes' | 'multiline' | 'appType' | 'firstLine' | 'maxEventLines' | 'maxEventBytes'>): SpoolDecoder {
+export function decoderSettings(c: Pick<CollectorConfig, 'format' | 'maxLineBytes' | 'multiline' | 'appType' | 'firstLine' | 'logPattern' | 'maxEventLines' | 'maxEventBytes'>): SpoolDecoder {
   return {
     format: c.format,
     maxLineBytes: c.maxLineBytes,
     multiline: c.multiline,
     profile: c.appType === 'generic' ? 'continuation' : 'timestamped',
     ...(c.firstLine !== undefined ? { firstLine: c.firstLine } : {}),
+    ...(c.logPattern !== undefined ? { pattern: c.logPattern } : {}),
     maxEventLines: c.maxEventLines,
     maxEventBytes: c.maxEventBytes,
   };
@@ -73,7 +75,7 @@ export function decoderOptions(d: SpoolDecoder): DecoderOptions {
     format: d.format,
     maxLineBytes: d.maxLineBytes,
     multiline: {
-      isStart: d.multiline ? startTest(d.profile, d.firstLine) : undefined,
+      isStart: d.multiline ? startTest(d.profile, d.firstLine, d.pattern) : undefined,
       ...(d.multiline ? { isWhole: wholeTest(d.firstLine) } : {}),
       maxLines: d.maxEventLines,
       maxBytes: d.maxEventBytes,
