@@ -34,7 +34,7 @@ export const CollectorConfigSchema = Type.Object({
   podUid: Type.Optional(Type.String({ description: 'Pod uid: part of every line id.', minLength: 1 })),
   node: Type.Optional(Type.String({ description: 'Node name.', minLength: 1, env: ['SPARKLOGS_NODE_NAME'] })),
   container: Str('Name of the container whose logs are read.'),
-  firstLine: Str('Regular expression of a line that starts a new event; other lines join the event before (default per profile: Spark yy/MM/dd HH:mm:ss or ISO dates, or a JSON object line `{"`).'),
+  firstLine: Str('Regular expression of a line that starts a new event; other lines join the event before (default: the header of any layout of the catalogue, collector/README.md "Layouts"; a JSON object line `{"` is always a whole event).'),
   logPattern: Str('The app\'s log4j/log4j2/logback conversion pattern (`%d{ISO8601} %-5p [%t] %c{1}: %m%n`), when it logs in a layout sparklogs does not know: its lines start events besides the built-in layouts, and the aggregator parses them with it (sent with every batch). A pod annotation reaches it through the Downward API (see collector/README.md). An unsupported conversion stops start-up naming it.'),
   multiline: Type.Boolean({ description: 'Join stack traces and other continuation lines to the event before.', default: true }),
   maxLineBytes: Int('Longer lines are cut here, marked and counted; the rest up to the newline is skipped.', 256 * 1024, 1024, 512 * 1024),

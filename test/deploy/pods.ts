@@ -118,8 +118,10 @@ export function resolveEnv(c: Container, namespace: string, objects: K8sObject[]
     if (!vf) continue;
     if (vf.fieldRef) {
       const label = /^metadata\.labels\['([^']+)'\]$/.exec(vf.fieldRef.fieldPath);
+      // An annotation the pod may lack (sparklogs.dev/log-pattern): the kubelet then gives an empty value.
+      const annotation = /^metadata\.annotations\['[^']+'\]$/.test(vf.fieldRef.fieldPath);
       env[e.name] = label ? `${label[1]!.replace(/[^A-Za-z0-9._:-]/g, '-')}-value` : (FIELD_SAMPLE[vf.fieldRef.fieldPath] ?? '');
-      if (!label && !(vf.fieldRef.fieldPath in FIELD_SAMPLE)) problems.push(`${c.name}: ${e.name}: unexpected fieldPath ${vf.fieldRef.fieldPath}`);
+      if (!label && !annotation && !(vf.fieldRef.fieldPath in FIELD_SAMPLE)) problems.push(`${c.name}: ${e.name}: unexpected fieldPath ${vf.fieldRef.fieldPath}`);
     } else if (vf.configMapKeyRef) {
       const v = configMap(vf.configMapKeyRef.name)?.data?.[vf.configMapKeyRef.key];
       if (v === undefined) problems.push(`${c.name}: ${e.name}: ConfigMap ${namespace}/${vf.configMapKeyRef.name} has no key ${vf.configMapKeyRef.key}`);
