@@ -129,7 +129,7 @@ export const LogsResponse = Type.Object({
 });
 
 export const SearchResponse = Type.Object({
-  hits: Type.Array(Type.Object({ line: Line, highlights: Type.Array(Type.String(), { description: 'Message fragments, HTML-escaped, matches inside <mark>.' }) })),
+  hits: Type.Array(Type.Object({ line: Line, executorCursor: Type.String({ description: 'The hit\'s position in its executor\'s own logs (line.cursor is its position in the whole app\'s): `after`/`before` of …/executors/:executorId/logs, for the context within one executor.' }), highlights: Type.Array(Type.String(), { description: 'Message fragments, HTML-escaped, matches inside <mark>.' }) })),
   next: Opt(Str),
 });
 

@@ -31,7 +31,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
       );
       const last = hits.at(-1);
       return {
-        hits: hits.map((h) => ({ line: toApiLine(h, 'time'), highlights: h.highlights })),
+        hits: hits.map((h) => ({ line: toApiLine(h, 'time'), executorCursor: encodeCursor('file', [h.fileSeq, h.off, h.lid]), highlights: h.highlights })),
         ...(hits.length === size && last ? { next: encodeCursor('search', last.sort) } : {}),
       };
     },

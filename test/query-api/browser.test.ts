@@ -6,31 +6,26 @@
 // Saves test-artifacts/query-api-web.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { build } from '../../query-api/app.js';
 import type { Logger } from '../../contract/log.js';
 import { batchesOf, source } from '../helpers/seed.js';
+import { launchChromium } from './chromium.js';
 import { events, fixture, testConfig, type Fixture } from './fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let f: Fixture;
 let base: string;
 let browser: Browser;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) as root`);
-    execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', { stdio: 'inherit', timeout: 600_000 });
-  }
   f = await fixture('web', { followPollMs: 200 });
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(f.app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

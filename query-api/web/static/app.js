@@ -1,114 +1,22 @@
-// The sparklogs web page: plain ES module, no build step. Views by URL hash:
-//   #/                                   recent apps
-//   #/search?q=…                         search across apps
-//   #/apps/<appId>                       an app and its executors
-//   #/apps/<appId>/logs?executor=…&line=… the log viewer (paged; follow over SSE)
+// The sparklogs web page: plain ES modules, no build step. Views by URL hash
+// (filters live in the hash, so any view can be shared as a link):
+//   #/?name=…&status=…&sort=…&offset=…   apps with status, filters, sorting, paging
+//   #/search?q=…                         search across apps, with its log volume
+//   #/apps/<appId>                       timeline, log volume, exceptions, executors
+//   #/apps/<appId>/logs?executor=…&line=…&from=…&to=…&level=…&q=…  the log viewer
 // Every text from the server goes in with textContent; only search highlights
 // (HTML-escaped by the server, matches in <mark>) go in as HTML.
+import { histogramChart, timelineChart } from './charts.js';
+import { LEVELS, api, appHref, downloadLink, el, fmtDuration, fmtTime, headers, lineEl, logsHref, newView, toast, viewSignal } from './lib.js';
 
 const PAGE = 500;
 /** Lines kept in the DOM: older ones are dropped (and reloadable) so a long follow stays fast. */
 const MAX_DOM_LINES = 5000;
-const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+/** Lines shown under the app page's histogram for a selected range. */
+const RANGE_LINES = 200;
+const APPS_PAGE = 50;
 
 const $main = document.getElementById('main');
-const $toast = document.getElementById('toast');
-let viewAbort = new AbortController();
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return e;
-}
-
-function toast(msg) {
-  $toast.textContent = msg;
-  $toast.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => ($toast.hidden = true), 5000);
-}
-
-function headers() {
-  const t = localStorage.getItem('sparklogs-token');
-  return t ? { authorization: `Bearer ${t}` } : {};
-}
-
-/** fetch with the stored token; on 401/403 asks for one and tries again (Cancel gives the 401/403 back). */
-async function authFetch(url, init = {}) {
-  const res = await fetch(url, { ...init, headers: { ...init.headers, ...headers() } });
-  if (res.status !== 401 && res.status !== 403) return res;
-  const t = prompt(res.status === 401 ? 'This server needs an API token:' : 'The token was refused. API token:');
-  if (!t) return res;
-  localStorage.setItem('sparklogs-token', t.trim());
-  return authFetch(url, init);
-}
-
-async function api(path, query = {}, signal = viewAbort.signal) {
-  const u = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') u.searchParams.set(k, v);
-  const res = await authFetch(u, { signal });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-  return body;
-}
-
-/**
- * A download link that works with API tokens on. A plain link cannot send the
- * Authorization header (and a token in its URL would end up in access logs and
- * history), so with a token stored the click fetches with the header and saves
- * what arrives as a file; without one the browser downloads natively.
- */
-function downloadLink(path, label = 'Download') {
-  const a = el('a', { class: 'button download', href: path }, label);
-  a.addEventListener('click', async (e) => {
-    if (!localStorage.getItem('sparklogs-token')) return;
-    e.preventDefault();
-    if (a.dataset.busy) return;
-    a.dataset.busy = '1';
-    try {
-      await saveAuthorized(path, (bytes) => (a.textContent = `${label} (${(bytes / 1048576).toFixed(1)} MB…)`));
-    } catch (err) {
-      if (err.name !== 'AbortError') toast(`download failed: ${err.message}`);
-    } finally {
-      delete a.dataset.busy;
-      a.textContent = label;
-    }
-  });
-  return a;
-}
-
-async function saveAuthorized(path, progress) {
-  const res = await authFetch(new URL(path, location.origin));
-  if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
-  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'sparklogs.log';
-  const parts = [];
-  let bytes = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    bytes += value.byteLength;
-    progress(bytes);
-  }
-  // The browser keeps a large Blob on disk, not in the page's memory.
-  const url = URL.createObjectURL(new Blob(parts, { type: 'text/plain' }));
-  const save = el('a', { href: url, download: name, hidden: true });
-  document.body.append(save);
-  save.click();
-  save.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-const fmtTime = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace('Z', '') : '–');
-const appHref = (appId) => `#/apps/${encodeURIComponent(appId)}`;
-const logsHref = (appId, q = {}) => `${appHref(appId)}/logs${Object.keys(q).length ? `?${new URLSearchParams(q)}` : ''}`;
 
 function parseHash() {
   const h = location.hash.replace(/^#/, '') || '/';
@@ -116,53 +24,154 @@ function parseHash() {
   return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), q: new URLSearchParams(qs ?? '') };
 }
 
+/** The view's state into the URL without reloading the view (Back still leaves the view). */
+function setHashQuery(path, q) {
+  const p = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined && v !== ''));
+  history.replaceState(null, '', `#${path}${[...p].length ? `?${p}` : ''}`);
+}
+
 async function route() {
-  viewAbort.abort();
-  viewAbort = new AbortController();
+  newView();
   const { parts, q } = parseHash();
   try {
     if (parts[0] === 'search') return await searchView(q.get('q') ?? '');
     if (parts[0] === 'apps' && parts[1] && parts[2] === 'logs') return await logsView(parts[1], q);
     if (parts[0] === 'apps' && parts[1]) return await appView(parts[1]);
-    return await homeView();
+    return await homeView(q);
   } catch (err) {
     if (err.name === 'AbortError') return;
     $main.replaceChildren(el('p', { class: 'error-count', id: 'error' }, err.message));
   }
 }
 
-async function homeView() {
-  $main.replaceChildren(el('h1', {}, 'Recent apps'), el('p', { class: 'muted' }, 'Loading…'));
-  const { apps } = await api('/api/v1/apps', { size: 100 });
-  const rows = apps.map((a) =>
-    el('tr', {}, el('td', {}, el('a', { href: appHref(a.appId), class: 'app-link' }, a.appId)), el('td', {}, a.appName ?? '–'), el('td', {}, a.appType), el('td', {}, a.namespace ?? '–'), el('td', {}, fmtTime(a.firstSeen)), el('td', {}, fmtTime(a.lastSeen))),
+/** A time typed by a person: 15m / 2h / 7d back from now, epoch ms, or ISO (UTC unless it names a zone, as the page shows times). */
+function timeParam(raw) {
+  const s = raw.trim();
+  if (!s || /^\d+[smhd]$/.test(s) || /^\d+$/.test(s)) return s;
+  const iso = s.replace(' ', 'T');
+  const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
+  if (Number.isNaN(ms)) throw new Error(`not a time: ${s} (use 2024-11-21 06:20:00, or 15m, 2h, 7d back from now)`);
+  return String(ms);
+}
+const timeText = (v) => (/^\d{10,}$/.test(v ?? '') ? fmtTime(Number(v)) : (v ?? ''));
+
+// ---- Apps ------------------------------------------------------------------
+
+const COLUMNS = [
+  ['App', 'name'], ['Status', 'status'], ['Type', 'type'], ['Namespace', 'namespace'], ['Start', 'start'], ['Duration', 'duration'],
+  ['Last activity', 'end'], ['Executors', 'executors'], ['Errors', 'errors'],
+];
+
+async function homeView(q) {
+  const f = Object.fromEntries(['name', 'namespace', 'appType', 'status', 'from', 'to', 'sort', 'order', 'offset', 'size'].map((k) => [k, q.get(k) ?? '']));
+  const sort = f.sort || 'end';
+  const order = f.order || 'desc';
+  const offset = Number(f.offset) || 0;
+  const size = Math.min(500, Number(f.size) || APPS_PAGE);
+  const go = (over) => {
+    const next = { ...f, ...over };
+    const p = new URLSearchParams(Object.entries(next).filter(([, v]) => v !== '' && v !== undefined));
+    location.hash = `#/${[...p].length ? `?${p}` : ''}`;
+  };
+  const input = (name, label, attrs = {}) => el('label', {}, label, el('input', { name, value: timeText(f[name]), ...attrs }));
+  const form = el(
+    'form',
+    { class: 'filters toolbar', id: 'app-filters', role: 'search', 'aria-label': 'Filter apps' },
+    input('name', 'Name', { type: 'search', placeholder: 'part of id or name', size: 16 }),
+    input('namespace', 'Namespace', { placeholder: 'any', size: 10 }),
+    el('label', {}, 'Type', el('select', { name: 'appType' }, ['', 'spark', 'flink', 'flume'].map((t) => el('option', { value: t, selected: t === f.appType }, t || 'any')))),
+    el('label', {}, 'Status', el('select', { name: 'status' }, ['', 'running', 'failed', 'succeeded', 'unknown'].map((s) => el('option', { value: s, selected: s === f.status }, s || 'any')))),
+    input('from', 'Active from', { placeholder: '7d or 2024-11-21 06:00', size: 16 }),
+    input('to', 'to', { placeholder: 'now', size: 16 }),
+    el('button', { type: 'submit' }, 'Apply'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const d = Object.fromEntries(new FormData(form));
+    try {
+      go({ ...d, from: timeParam(d.from), to: timeParam(d.to), offset: '' });
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+  $main.replaceChildren(el('h1', {}, 'Apps'), form, el('p', { class: 'muted' }, 'Loading…'));
+  const r = await api('/api/v1/app-list', { name: f.name, namespace: f.namespace, appType: f.appType, status: f.status, from: f.from, to: f.to, sort, order, offset, size });
+  const head = COLUMNS.map(([label, key]) => {
+    const on = sort === key;
+    const next = on && order === 'desc' ? 'asc' : 'desc';
+    return el('th', { 'aria-sort': on ? (order === 'asc' ? 'ascending' : 'descending') : undefined }, el('button', { class: 'sort', 'data-sort': key, onclick: () => go({ sort: key, order: next, offset: '' }) }, label, on ? (order === 'asc' ? ' ▲' : ' ▼') : ''));
+  });
+  const rows = r.apps.map((a) =>
+    el(
+      'tr',
+      { 'data-app': a.appId, 'data-status': a.status },
+      el('td', {}, el('a', { href: appHref(a.appId), class: 'app-link' }, a.appId), a.appName ? el('div', { class: 'muted small' }, a.appName) : null),
+      el('td', {}, el('span', { class: `badge st-${a.status}` }, a.status), a.oomKilled ? el('span', { class: 'badge oom', title: 'executors OOMKilled' }, `${a.oomKilled} OOM`) : null),
+      el('td', {}, a.appType),
+      el('td', {}, a.namespace ?? '–'),
+      el('td', {}, fmtTime(a.start)),
+      el('td', { class: 'num' }, fmtDuration(a.duration)),
+      el('td', {}, fmtTime(a.end)),
+      el('td', { class: 'num' }, a.executors.toLocaleString(), a.failedExecutors ? el('span', { class: 'error-count' }, ` (${a.failedExecutors} failed)`) : null),
+      el('td', { class: `num ${a.errors ? 'error-count' : ''}` }, a.errors.toLocaleString()),
+    ),
+  );
+  const last = Math.min(offset + r.apps.length, r.total);
+  const pager = el(
+    'div',
+    { class: 'toolbar pager', id: 'apps-pager' },
+    el('button', { id: 'apps-prev', disabled: offset === 0, onclick: () => go({ offset: String(Math.max(0, offset - size)) }) }, '◀ Previous'),
+    el('span', { id: 'apps-range' }, r.total ? `${offset + 1}–${last} of ${r.total.toLocaleString()}${r.truncated ? ' most recent' : ''}` : ''),
+    el('button', { id: 'apps-next', disabled: last >= r.total, onclick: () => go({ offset: String(offset + size) }) }, 'Next ▶'),
   );
   $main.replaceChildren(
-    el('h1', {}, 'Recent apps'),
-    apps.length ? el('table', { id: 'apps' }, el('thead', {}, el('tr', {}, ['App id', 'Name', 'Type', 'Namespace', 'First seen', 'Last seen'].map((h) => el('th', {}, h)))), el('tbody', {}, rows)) : el('p', { class: 'muted' }, 'No apps stored yet.'),
+    el('h1', {}, 'Apps'),
+    form,
+    r.apps.length ? el('table', { id: 'apps' }, el('thead', {}, el('tr', {}, head)), el('tbody', {}, rows)) : el('p', { class: 'muted' }, r.total === 0 && !['name', 'namespace', 'appType', 'status', 'from', 'to'].some((k) => f[k]) ? 'No apps stored yet.' : 'No app matches.'),
+    pager,
   );
 }
+
+// ---- Search ----------------------------------------------------------------
 
 async function searchView(text) {
   document.getElementById('search').value = text;
   $main.replaceChildren(el('h1', {}, 'Search ', el('small', {}, text)), el('p', { class: 'muted' }, 'Searching…'));
   if (!text) return;
-  const { hits } = await api('/api/v1/search', { q: text, size: 200 });
-  const list = hits.map((h) => {
+  const [{ hits }, h] = await Promise.all([api('/api/v1/search', { q: text, size: 200 }), api('/api/v1/search/histogram', { q: text })]);
+  const list = hits.map((hit) => {
     const frag = el('div', { class: 'frag' });
     // Server-escaped fragments: the only markup in them is <mark>.
-    frag.innerHTML = h.highlights.length ? h.highlights.join(' … ') : '';
-    if (!h.highlights.length) frag.textContent = h.line.message.split('\n')[0];
-    const l = h.line;
+    frag.innerHTML = hit.highlights.length ? hit.highlights.join(' … ') : '';
+    if (!hit.highlights.length) frag.textContent = hit.line.message.split('\n')[0];
+    const l = hit.line;
     return el(
       'div',
       { class: 'hit' },
-      el('div', { class: 'meta' }, el('a', { href: appHref(l.appId) }, l.appId), ' · ', el('a', { href: logsHref(l.appId, { executor: l.executorId }) }, `executor ${l.executorId}`), ` · ${fmtTime(l.time)} · ${l.level ?? ''} · `, el('a', { href: logsHref(l.appId, { line: l.cursor }) }, 'in context')),
+      el(
+        'div',
+        { class: 'meta' },
+        el('a', { href: appHref(l.appId) }, l.appId), ' · ',
+        el('a', { href: logsHref(l.appId, { executor: l.executorId }) }, `executor ${l.executorId}`),
+        ` · ${fmtTime(l.time)} · ${l.level ?? ''} · `,
+        el('a', { class: 'ctx-app', href: logsHref(l.appId, { line: l.cursor }) }, 'in context'),
+        hit.executorCursor ? [' · ', el('a', { class: 'ctx-exec', href: logsHref(l.appId, { executor: l.executorId, line: hit.executorCursor }) }, 'in its executor')] : null,
+      ),
       frag,
     );
   });
-  $main.replaceChildren(el('h1', {}, 'Search ', el('small', {}, `${text} — ${hits.length}${hits.length === 200 ? '+' : ''} hits, newest first`)), el('div', { id: 'hits' }, list.length ? list : el('p', { class: 'muted' }, 'Nothing found.')));
+  const chart = el('div', { class: 'chart-box' });
+  $main.replaceChildren(
+    el('h1', {}, 'Search ', el('small', {}, `${text} — ${h.total.toLocaleString()} matching lines${hits.length < h.total ? `, newest ${hits.length} below` : ''}`)),
+    chart,
+    el('div', { id: 'hits' }, list.length ? list : el('p', { class: 'muted' }, 'Nothing found.')),
+  );
+  chart.append(histogramChart(h, { width: chartWidth(chart) }));
 }
+
+const chartWidth = (box) => Math.max(320, Math.floor(box.getBoundingClientRect().width || $main.clientWidth - 32));
+
+// ---- An app ----------------------------------------------------------------
 
 /** " (Error, exit 52: JVM out of memory (OutOfMemoryError))" */
 function statusDetail(l) {
@@ -173,7 +182,8 @@ function statusDetail(l) {
 
 async function appView(appId) {
   $main.replaceChildren(el('h1', {}, appId), el('p', { class: 'muted' }, 'Loading…'));
-  const app = await api(`/api/v1/apps/${encodeURIComponent(appId)}`);
+  const path = `/api/v1/apps/${encodeURIComponent(appId)}`;
+  const [app, t, h, ex] = await Promise.all([api(path), api(`${path}/timeline`), api(`${path}/histogram`), api(`${path}/exceptions`)]);
   const rows = app.executors.map((e) =>
     el(
       'tr',
@@ -190,49 +200,134 @@ async function appView(appId) {
       el('td', { class: `status-${e.status}`, title: e.lifecycle?.finishedAt ? `ended ${fmtTime(e.lifecycle.finishedAt)}` : undefined }, e.status, statusDetail(e.lifecycle)),
     ),
   );
-  $main.replaceChildren(
-    el('h1', {}, appId, ' ', el('small', {}, [app.appName, app.appType, app.namespace].filter(Boolean).join(' · '))),
-    el('p', {}, el('a', { class: 'button', href: logsHref(appId) }, 'All executors, interleaved'), ' ', downloadLink(`/api/v1/apps/${encodeURIComponent(appId)}/download`)),
-    el('table', { id: 'executors' }, el('thead', {}, el('tr', {}, ['Executor', 'Role', 'Pod', 'Node', 'Lines', 'WARN', 'ERROR', 'First line', 'Last line', 'Status'].map((h) => el('th', {}, h)))), el('tbody', {}, rows)),
+  const exceptions = ex.exceptions.length
+    ? el(
+        'table',
+        { id: 'exceptions' },
+        el('thead', {}, el('tr', {}, ['Exception', 'Count', 'Executors', 'First', 'Last', 'First event'].map((x) => el('th', {}, x)))),
+        el(
+          'tbody',
+          {},
+          ex.exceptions.map((g) =>
+            el(
+              'tr',
+              { 'data-exception': g.exception },
+              el('td', { class: 'mono' }, g.exception),
+              el('td', { class: 'num error-count' }, g.count.toLocaleString()),
+              el('td', { class: 'num' }, g.executors.toLocaleString()),
+              el('td', {}, fmtTime(g.first.time)),
+              el('td', {}, fmtTime(g.last)),
+              el('td', {}, el('a', { class: 'first-event', href: logsHref(appId, { line: g.first.cursor }) }, `[${g.first.executorId}] ${g.first.message.slice(0, 120)}`)),
+            ),
+          ),
+        ),
+      )
+    : el('p', { class: 'muted', id: 'exceptions' }, 'No exceptions.');
+
+  const rangeBox = el('section', { id: 'range', 'aria-live': 'polite' });
+  const rangeForm = el(
+    'form',
+    { class: 'toolbar', id: 'range-form', 'aria-label': 'Lines of a time range' },
+    el('label', {}, 'Lines from', el('input', { name: 'from', id: 'range-from', size: 22, placeholder: 'drag over the chart, or type' })),
+    el('label', {}, 'to', el('input', { name: 'to', id: 'range-to', size: 22 })),
+    el('button', { type: 'submit' }, 'Show lines'),
   );
+  rangeForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    try {
+      const from = timeParam(rangeForm.elements.from.value);
+      const to = timeParam(rangeForm.elements.to.value);
+      showRange(from ? Number(from) : h.from, to ? Number(to) : h.to);
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+
+  async function showRange(from, to) {
+    rangeForm.elements.from.value = fmtTime(from);
+    rangeForm.elements.to.value = fmtTime(to);
+    rangeBox.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+    const [lines, count] = await Promise.all([api(`${path}/logs`, { from, to, size: RANGE_LINES }), api(`${path}/histogram`, { from, to, buckets: 10 })]);
+    const viewer = el('div', { class: 'viewer short', id: 'range-lines', tabindex: 0 }, lines.lines.map((l) => lineEl(l, { appId })));
+    rangeBox.replaceChildren(
+      el(
+        'p',
+        { id: 'range-summary', 'data-from': from, 'data-to': to, 'data-count': count.total },
+        `${count.total.toLocaleString()} lines from ${fmtTime(from)} to ${fmtTime(to)}${count.total > lines.lines.length ? `, the first ${lines.lines.length} below` : ''} · `,
+        el('a', { href: logsHref(appId, { from, to }), id: 'range-open' }, 'open in the log viewer'),
+      ),
+      viewer,
+    );
+  }
+
+  const failed = t.executors.filter((e) => e.status === 'failed').length;
+  const chartBox = el('div', { class: 'chart-box' });
+  $main.replaceChildren(
+    el('h1', {}, appId, ' ', el('span', { class: `badge st-${t.status}`, id: 'app-status' }, t.status), ' ', el('small', {}, [app.appName, app.appType, app.namespace].filter(Boolean).join(' · '))),
+    el(
+      'p',
+      { class: 'summary' },
+      `${fmtTime(t.from)} – ${fmtTime(t.to)} (${fmtDuration(t.to - t.from)}) · ${t.executors.length} pods · ${h.total.toLocaleString()} lines`,
+      failed ? el('span', { class: 'error-count' }, ` · ${failed} failed`) : '',
+      ' · ', el('a', { class: 'button', href: logsHref(appId) }, 'All executors, interleaved'), ' ', downloadLink(`${path}/download`),
+    ),
+    el('h2', {}, 'Executors over time'),
+    timelineChart(t, { appId }),
+    el('h2', {}, 'Log volume by level'),
+    chartBox,
+    rangeForm,
+    rangeBox,
+    el('h2', {}, 'Exceptions ', el('small', {}, ex.distinct ? `${ex.distinct} classes` : '')),
+    exceptions,
+    el('h2', {}, 'Executors'),
+    el('table', { id: 'executors' }, el('thead', {}, el('tr', {}, ['Executor', 'Role', 'Pod', 'Node', 'Lines', 'WARN', 'ERROR', 'First line', 'Last line', 'Status'].map((x) => el('th', {}, x)))), el('tbody', {}, rows)),
+  );
+  chartBox.append(histogramChart(h, { width: chartWidth(chartBox), onSelect: (from, to) => showRange(from, to).catch((err) => err.name !== 'AbortError' && toast(err.message)) }));
 }
+
+// ---- The log viewer ----------------------------------------------------------
 
 async function logsView(appId, q) {
   const executor = q.get('executor') ?? '';
   const target = q.get('line') ?? '';
   const base = executor ? `/api/v1/apps/${encodeURIComponent(appId)}/executors/${encodeURIComponent(executor)}` : `/api/v1/apps/${encodeURIComponent(appId)}`;
-  const state = { prev: undefined, next: undefined, follow: undefined, level: q.get('level') ?? '', grep: q.get('q') ?? '' };
+  const state = { prev: undefined, next: undefined, follow: undefined, level: q.get('level') ?? '', grep: q.get('q') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '' };
+  const hashPath = `/apps/${encodeURIComponent(appId)}/logs`;
+  const keepInUrl = () => setHashQuery(hashPath, { executor, level: state.level, q: state.grep, from: state.from, to: state.to });
 
-  const $viewer = el('div', { class: 'viewer', id: 'viewer', tabindex: 0 });
+  const $viewer = el('div', { class: 'viewer', id: 'viewer', tabindex: 0, 'aria-label': 'log lines' });
   const $older = el('button', { id: 'older', onclick: () => older() }, '▲ Older');
   const $newer = el('button', { id: 'newer', onclick: () => newer() }, '▼ Newer');
   const $latest = el('button', { id: 'latest', onclick: () => reload() }, 'Latest');
+  const $first = el('button', { id: 'first-error', onclick: () => firstError() }, 'First error');
   const $follow = el('button', { id: 'follow', 'aria-pressed': 'false', onclick: () => toggleFollow() }, 'Follow');
-  const $level = el('select', { id: 'level', onchange: () => { state.level = $level.value; reload(); } }, el('option', { value: '' }, 'all levels'), LEVELS.map((l) => el('option', { value: l, selected: l === state.level }, `≥ ${l}`)));
-  const $grep = el('input', { id: 'grep', type: 'search', placeholder: 'filter (words)', value: state.grep, onchange: () => { state.grep = $grep.value.trim(); reload(); } });
-  const $status = el('span', { class: 'muted', id: 'status' });
+  const $level = el('select', { id: 'level', 'aria-label': 'minimum level', onchange: () => { state.level = $level.value; refilter(); } }, el('option', { value: '' }, 'all levels'), LEVELS.map((l) => el('option', { value: l, selected: l === state.level }, `≥ ${l}`)));
+  const $grep = el('input', { id: 'grep', type: 'search', 'aria-label': 'words', placeholder: 'filter (words)', value: state.grep, onchange: () => { state.grep = $grep.value.trim(); refilter(); } });
+  const $from = el('input', { id: 'from', 'aria-label': 'from', placeholder: 'from (1h, 2024-11-21 06:00)', size: 20, value: timeText(state.from) });
+  const $to = el('input', { id: 'to', 'aria-label': 'to', placeholder: 'to', size: 20, value: timeText(state.to) });
+  const setRange = () => {
+    try {
+      state.from = timeParam($from.value);
+      state.to = timeParam($to.value);
+      refilter();
+    } catch (err) {
+      toast(err.message);
+    }
+  };
+  $from.addEventListener('change', setRange);
+  $to.addEventListener('change', setRange);
+  const $status = el('span', { class: 'muted', id: 'status', 'aria-live': 'polite' });
   $main.replaceChildren(
     el('h1', {}, el('a', { href: appHref(appId) }, appId), ' ', el('small', {}, executor ? `executor ${executor}` : 'all executors')),
-    el('div', { class: 'toolbar' }, $older, $newer, $latest, $follow, $level, $grep, downloadLink(`${base}/download`), $status),
+    el('div', { class: 'toolbar' }, $older, $newer, $latest, $first, $follow, $level, $grep, $from, $to, downloadLink(`${base}/download`), $status),
     $viewer,
   );
-  const filters = () => ({ level: state.level || undefined, q: state.grep || undefined });
+  const filters = () => ({ level: state.level || undefined, q: state.grep || undefined, from: state.from || undefined, to: state.to || undefined });
+  const lineOf = (l) => lineEl(l, { appId, executor: executor || undefined });
 
-  function lineEl(l) {
-    const [head, ...rest] = l.message.split('\n');
-    const msg = rest.length
-      ? el('details', {}, el('summary', {}, (l.logger ? `${l.logger}: ` : '') + head), el('pre', {}, rest.join('\n')))
-      : (l.logger ? `${l.logger}: ` : '') + head;
-    const link = logsHref(appId, { ...(executor ? { executor } : {}), line: l.cursor });
-    return el(
-      'div',
-      { class: `line lvl-${l.level ?? 'NONE'}${executor ? ' exec-hidden' : ''}`, 'data-cursor': l.cursor },
-      el('a', { class: 'ln', href: link, title: 'link to this line' }, '#'),
-      el('span', { class: 't' }, fmtTime(l.time)),
-      el('span', { class: 'l' }, l.level ?? ''),
-      executor ? null : el('span', { class: 'x' }, `[${l.executorId}]`),
-      el('span', { class: 'm' }, msg),
-    );
+  function refilter() {
+    keepInUrl();
+    reload().catch((err) => err.name !== 'AbortError' && toast(err.message));
   }
 
   function trim(fromTop) {
@@ -251,7 +346,7 @@ async function logsView(appId, q) {
   function append(lines) {
     if (!lines.length) return;
     const stick = atBottom();
-    $viewer.append(...lines.map(lineEl));
+    $viewer.append(...lines.map(lineOf));
     state.next = lines[lines.length - 1].cursor;
     state.prev ??= lines[0].cursor;
     trim(true);
@@ -262,10 +357,11 @@ async function logsView(appId, q) {
     stopFollow();
     $viewer.replaceChildren();
     state.prev = state.next = undefined;
-    const r = await api(`${base}/logs`, { ...filters(), tail: PAGE });
+    // A range reads from its start; otherwise the newest lines.
+    const r = await api(`${base}/logs`, { ...filters(), ...(state.from ? { size: PAGE } : { tail: PAGE }) });
     append(r.lines);
-    $viewer.scrollTop = $viewer.scrollHeight;
-    $status.textContent = r.lines.length ? `${r.lines.length} latest lines` : 'No lines.';
+    $viewer.scrollTop = state.from ? 0 : $viewer.scrollHeight;
+    $status.textContent = r.lines.length ? `${r.lines.length} ${state.from ? 'first' : 'latest'} lines` : 'No lines.';
   }
 
   async function older() {
@@ -273,7 +369,7 @@ async function logsView(appId, q) {
     const r = await api(`${base}/logs`, { ...filters(), size: PAGE, before: state.prev });
     if (!r.lines.length) return ($status.textContent = 'This is the first line.');
     const h = $viewer.scrollHeight;
-    $viewer.prepend(...r.lines.map(lineEl));
+    $viewer.prepend(...r.lines.map(lineOf));
     state.prev = r.lines[0].cursor;
     $viewer.scrollTop += $viewer.scrollHeight - h;
     trim(false);
@@ -287,6 +383,13 @@ async function logsView(appId, q) {
     $status.textContent = `${$viewer.querySelectorAll('.line').length} lines loaded`;
   }
 
+  /** The first ERROR or FATAL line (within the time range and words), shown with the lines around it. */
+  async function firstError() {
+    const r = await api(`${base}/logs`, { ...filters(), level: 'ERROR', size: 1 });
+    if (!r.lines.length) return toast('No ERROR or FATAL line here.');
+    location.hash = logsHref(appId, { executor, line: r.lines[0].cursor });
+  }
+
   function stopFollow() {
     state.follow?.abort();
     state.follow = undefined;
@@ -297,10 +400,13 @@ async function logsView(appId, q) {
 
   async function toggleFollow() {
     if (state.follow) return stopFollow();
-    // Follow starts from the newest lines, so the view jumps to them first.
+    // Follow starts from the newest lines, so the view jumps to them first (a range's end does not hold).
+    state.to = '';
+    $to.value = '';
+    keepInUrl();
     await reload();
     const ctl = new AbortController();
-    viewAbort.signal.addEventListener('abort', () => ctl.abort());
+    viewSignal().addEventListener('abort', () => ctl.abort());
     state.follow = ctl;
     $follow.classList.add('follow-on');
     $follow.setAttribute('aria-pressed', 'true');
@@ -316,7 +422,8 @@ async function logsView(appId, q) {
     let lastId;
     for (let attempt = 0; !ctl.signal.aborted; attempt++) {
       const u = new URL(`${base}/follow`, location.origin);
-      for (const [k, v] of Object.entries(filters())) if (v) u.searchParams.set(k, v);
+      const { level, q: words } = filters();
+      for (const [k, v] of Object.entries({ level, q: words })) if (v) u.searchParams.set(k, v);
       const res = await fetch(u, { headers: { ...headers(), ...(lastId ? { 'last-event-id': lastId } : {}) }, signal: ctl.signal });
       if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -347,14 +454,17 @@ async function logsView(appId, q) {
   }
 
   if (target) {
-    // A link to a line: some context before it, the line, and what follows.
-    const before = await api(`${base}/logs`, { ...filters(), size: 20, before: target });
-    const from = await api(`${base}/logs`, { ...filters(), size: PAGE, ...(before.lines.length ? { after: before.lines[before.lines.length - 1].cursor } : {}) });
+    // A link to a line: the lines around it, before and after (Older / Newer read further).
+    const around = { ...filters(), from: undefined, to: undefined };
+    const before = await api(`${base}/logs`, { ...around, size: 50, before: target });
+    const from = await api(`${base}/logs`, { ...around, size: 51, ...(before.lines.length ? { after: before.lines[before.lines.length - 1].cursor } : {}) });
     append([...before.lines, ...from.lines]);
     const hit = $viewer.querySelector(`.line[data-cursor="${CSS.escape(target)}"]`);
     hit?.classList.add('target');
+    hit?.setAttribute('tabindex', '-1');
     hit?.scrollIntoView({ block: 'center' });
-    $status.textContent = 'Linked line highlighted.';
+    hit?.focus({ preventScroll: true });
+    $status.textContent = hit ? `Linked line highlighted, with ${before.lines.length} lines before it.` : 'The linked line is not stored (or no longer).';
   } else {
     await reload();
   }
