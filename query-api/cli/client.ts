@@ -9,10 +9,26 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The API said it may succeed later (503 store unavailable, 429 too many streams, a proxy's 502/504). */
+    readonly retriable = false,
+    /** The server's Retry-After, in ms, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** A one-shot request answered "not now" is tried again, this often, for at most about half a minute. */
+export const GET_RETRY = Object.freeze({ attempts: 6, policy: Object.freeze({ initialMs: 500, maxMs: 8_000, factor: 2, jitter: 0.3 }), maxRetryAfterMs: 30_000 });
+const RETRIABLE_STATUS = new Set([429, 502, 503, 504]);
+
+function retryAfterMs(res: Response): number | undefined {
+  const h = res.headers.get('retry-after');
+  if (!h) return undefined;
+  const secs = Number(h);
+  const v = Number.isFinite(secs) ? secs * 1000 : Date.parse(h) - Date.now();
+  return Number.isFinite(v) ? Math.max(0, Math.min(v, GET_RETRY.maxRetryAfterMs)) : undefined;
 }
 
 export interface Client {
@@ -40,19 +56,30 @@ export function createClient(server: string, token: string | undefined): Client 
     }
     if (res.ok) return res;
     let message = `HTTP ${res.status}`;
+    let retriable = RETRIABLE_STATUS.has(res.status);
     try {
-      const body = (await res.json()) as { error?: { message?: string } };
+      const body = (await res.json()) as { error?: { message?: string; retriable?: boolean } };
       if (body.error?.message) message = body.error.message;
+      if (typeof body.error?.retriable === 'boolean') retriable = body.error.retriable && res.status !== 500;
     } catch {
       // Not our JSON (a proxy's page): the status says enough.
     }
     if (res.status === 401) message += ' (set SPARKLOGS_TOKEN)';
-    throw new CliError(message, res.status === 404 ? 3 : 1);
+    throw new CliError(message, res.status === 404 ? 3 : 1, retriable, retryAfterMs(res));
   }
 
   return {
     async get<T>(path: string, query: Record<string, string | number | undefined> = {}) {
-      return (await (await call(url(server, path, query))).json()) as T;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await (await call(url(server, path, query))).json()) as T;
+        } catch (err) {
+          if (!(err instanceof CliError) || !err.retriable || attempt + 1 >= GET_RETRY.attempts) throw err;
+          const wait = err.retryAfterMs ?? backoffMs(GET_RETRY.policy, attempt);
+          process.stderr.write(`sparklogs: ${err.message}; trying again in ${(wait / 1000).toFixed(1)} s (${attempt + 2} of ${GET_RETRY.attempts})\n`);
+          await sleep(wait);
+        }
+      }
     },
 
     async follow(path, query, onEvent) {

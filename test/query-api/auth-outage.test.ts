@@ -4,7 +4,9 @@
 // of the token in answers or in the service's own log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { build } from '../../query-api/app.js';
@@ -80,6 +82,53 @@ test('Q5: store unreachable -> 503 naming Elasticsearch; recovers by itself', as
   } finally {
     await app.close();
     await r.close();
+  }
+});
+
+test('Q5: the CLI waits out a short outage: a one-shot command tries again (bounded) and then prints the lines', { timeout: 300_000 }, async () => {
+  const r = relay(new URL(f.esUrl));
+  await r.open();
+  const app = await build({ cfg: testConfig(f.n.prefix, r.url, { esTimeoutMs: 2000 }) });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const server = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`;
+    await r.close();
+    const cli = spawn(process.execPath, [fileURLToPath(new URL('../../dist/query-api/cli/main.js', import.meta.url)), 'logs', f.appId, '-e', 'driver', '--tail', '5'], {
+      env: { ...process.env, SPARKLOGS_URL: server },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((res) => cli.once('close', (code) => res(code)));
+    // The store comes back once the CLI has been told "unavailable" at least once.
+    const told = Date.now() + 120_000;
+    while (!/trying again/.test(err) && Date.now() < told && cli.exitCode === null) await new Promise((res) => setTimeout(res, 100));
+    assert.match(err, /^sparklogs: Elasticsearch is unavailable.*; trying again in \d+\.\d s \(2 of 6\)$/m);
+    await r.open();
+    assert.equal(await exited, 0, err);
+    assert.equal(out.trim().split('\n').length, 5, out);
+  } finally {
+    await app.close();
+    await r.close();
+  }
+});
+
+test('Q5: the CLI gives up on an outage that lasts: one line, exit 1, after its bounded tries', { timeout: 300_000 }, async () => {
+  const app = await build({ cfg: testConfig(f.n.prefix, 'http://127.0.0.1:1', { esTimeoutMs: 500 }) });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const server = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`;
+    const cli = spawn(process.execPath, [fileURLToPath(new URL('../../dist/query-api/cli/main.js', import.meta.url)), 'apps'], { env: { ...process.env, SPARKLOGS_URL: server }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((res) => cli.once('close', (c) => res(c)));
+    assert.equal(code, 1);
+    assert.equal((err.match(/trying again/g) ?? []).length, 5, err);
+    assert.match(err.trim().split('\n').at(-1)!, /^sparklogs: Elasticsearch is unavailable/);
+  } finally {
+    await app.close();
   }
 });
 

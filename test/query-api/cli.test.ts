@@ -44,8 +44,8 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 /**
  * The CLI, run again (bounded, with backoff) when it failed on the store being
  * unavailable: the API answers 503 STORE_UNAVAILABLE, documented as "try
- * again", when Elasticsearch is slow on a busy machine, and the CLI's one-shot
- * commands pass that on (one line, exit 1) instead of retrying.
+ * again", when Elasticsearch is slow on a busy machine; the CLI's one-shot
+ * commands try again for about half a minute, which a very busy machine can outlast.
  */
 const cli = async (args: string[], env: Record<string, string> = {}) => {
   const end = Date.now() + SLOW_MS;
