@@ -93,8 +93,8 @@ export const ISO_BRACKETED = new RegExp(`^\\[${ISO_DATE}(?:[.,](\\d{1,9}))?(Z|[+
 export const ISO_REST = /(?:\[([^\]\n]{0,256})\] +)?([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s[\]]{1,512}?)(?::\d{1,6})? *(?:\[[^\]\n]{0,512}\] *)?(?:- ?|: ?)/y;
 /** Flume: `21 Nov 2024 06:20:00,123 INFO  [thread] (Class.method:207) - msg` (groups: dd Mon yyyy HH mm ss SSS level thread logger). */
 export const FLUME_HEADER = new RegExp(`^${FLUME_DATE} +([A-Za-z]{4,7}) +\\[([^\\]\\n]{0,256})\\] +\\(([^\\s():]{1,512})(?::\\d{1,6})?\\) *(?:- ?)?`);
-/** logback's default `HH:mm:ss.SSS [thread] LEVEL logger - msg` (groups: HH mm ss SSS thread level logger). */
-export const TIME_HEADER = new RegExp(`^${TIME_OF_DAY} +\\[([^\\]\\n]{0,256})\\] +([A-Za-z]{4,7}) +([^\\s[\\]]{1,512}) +- ?`);
+/** logback's default `HH:mm:ss.SSS [thread] LEVEL logger - msg`, the logger as abbreviated (Tomcat's `o.a.c.c.C.[.[.[/]`) (groups: HH mm ss SSS thread level logger). */
+export const TIME_HEADER = new RegExp(`^${TIME_OF_DAY} +\\[([^\\]\\n]{0,256})\\] +([A-Za-z]{4,7}) +(\\S{1,512}) +- ?`);
 /** Unified GC logging's decorations, `[0.123s][info][gc,heap   ] ` (each [..] read by the aggregator). */
 export const GC_UNIFIED_HEADER = /^((?:\[[^\]\n]{0,64}\]){2,8}) ?/;
 /** -XX:+PrintGCDetails with -XX:+PrintGCDateStamps: `2024-11-21T06:20:00.123+0000: 0.123: [GC …` (groups: yyyy MM dd HH mm ss fraction zone). */
