@@ -29,14 +29,14 @@ const TIME_OF_DAY = String.raw`(\d{2}):(\d{2}):(\d{2})[.,](\d{3})`;
 const TIME_START = new RegExp(`^\\[?${TIME_OF_DAY}[ \\]]`);
 /** The JVM's own output, no layout: an uncaught exception (`Exception in thread "main" java.lang.…`). */
 export const UNCAUGHT = /^Exception in thread "[^"\n]{0,256}" /;
-/** The JVM's warnings: `OpenJDK 64-Bit Server VM warning: …`. */
-export const VM_WARNING = /^(?:OpenJDK|Java HotSpot\(TM\)) 64-Bit Server VM warning: /;
+/** The JVM's warnings: `OpenJDK 64-Bit Server VM warning: …`, the launcher's `WARNING: Using incubator modules: …`. */
+export const VM_WARNING = /^(?:(?:OpenJDK|Java HotSpot\(TM\)) 64-Bit Server VM warning|WARNING): /;
 /** Unified GC logging (-Xlog:gc, Java 9+): `[0.123s][info][gc] …`, `[info][gc,heap] …`; dated ones start with the ISO date. */
 const GC_UNIFIED_START = /^\[(?:\d{1,12}(?:[.,]\d{1,9})?(?:s|ms|ns)|trace|debug|info|warning|error) *\]\[/;
 /** -XX:+PrintGCDetails (Java 8): `12.345: [GC (Allocation Failure) …` or `[GC (…` without -XX:+PrintGCTimeStamps. */
 const GC_LEGACY_START = /^(?:\d{1,9}\.\d{3}: )?\[(?:Full GC|GC)[ (]/;
 /** Python logging's default format (`%(levelname)s:%(name)s:%(message)s`): `WARNING:py4j.clientserver:…`. */
-export const PY_DEFAULT = /^(CRITICAL|ERROR|WARNING|INFO|DEBUG):([^:\n]{0,256}):/;
+export const PY_DEFAULT = /^(CRITICAL|ERROR|WARNING|INFO|DEBUG):([^\s:][^:\n]{0,255}):/;
 /** Python's printout of an uncaught exception (a PySpark driver's last words) and of logging.exception. */
 export const PY_TRACEBACK = 'Traceback (most recent call last):';
 /** The line between two chained tracebacks: the second belongs to the same event. */
@@ -76,7 +76,8 @@ export function startsEvent(line: string, prev?: string): boolean {
     case 91 /* [ */: return dated(line, 1) || GC_UNIFIED_START.test(line) || GC_LEGACY_START.test(line);
     case 84 /* T */: return line.startsWith(PY_TRACEBACK) && !(prev !== undefined && (PY_CHAINED.test(prev) || pythonHeader(prev)));
     case 69 /* E */: return UNCAUGHT.test(line) || PY_DEFAULT.test(line);
-    case 67 /* C */: case 68 /* D */: case 73 /* I */: case 87 /* W */: return PY_DEFAULT.test(line);
+    case 87 /* W */: return PY_DEFAULT.test(line) || VM_WARNING.test(line);
+    case 67 /* C */: case 68 /* D */: case 73 /* I */: return PY_DEFAULT.test(line);
     case 74 /* J */: case 79 /* O */: return VM_WARNING.test(line);
     default: return false;
   }

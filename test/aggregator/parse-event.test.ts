@@ -181,6 +181,7 @@ test("Hadoop/YARN's default layout, logback's default, JVM warnings and GC logs"
   assert.deepEqual(parseEvent('OpenJDK 64-Bit Server VM warning: Sharing is only supported for boot loader classes', utc), {
     level: 'WARN', message: 'OpenJDK 64-Bit Server VM warning: Sharing is only supported for boot loader classes',
   });
+  assert.deepEqual(parseEvent('WARNING: Using incubator modules: jdk.incubator.vector', utc), { level: 'WARN', message: 'WARNING: Using incubator modules: jdk.incubator.vector' });
   assert.deepEqual(parseEvent('[0.012s][info][gc] Using G1', utc), { level: 'INFO', logger: 'gc', message: 'Using G1' });
   assert.deepEqual(parseEvent('[2024-11-21T06:20:00.123+0000][0.512s][warning][gc,alloc    ] GC(3) allocation stall', utc), {
     time: at('2024-11-21T06:20:00.123Z'), level: 'WARN', logger: 'gc,alloc', message: 'GC(3) allocation stall',
