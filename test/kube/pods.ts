@@ -8,8 +8,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { kubectl, kubectlJson, REPO, type Cluster, type Installed } from './cluster.js';
+
+const execFileP = promisify(execFile);
 
 export const NAMESPACE = 'spark-jobs';
 
@@ -85,7 +89,7 @@ export async function signalWriter(c: Cluster, pod: string, file: string): Promi
 }
 
 export interface PodState {
-  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  metadata: { name: string; uid: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec: { nodeName?: string };
   status: {
     phase: string;
@@ -103,7 +107,17 @@ export async function podState(c: Cluster, name: string): Promise<PodState | und
   }
 }
 
-export interface ApiLine { executorId: string; message: string; pod?: string; node?: string }
+export interface ApiLine {
+  executorId: string;
+  message: string;
+  pod?: string;
+  node?: string;
+  level?: string;
+  logger?: string;
+  thread?: string;
+  exception?: string;
+  time?: number;
+}
 export interface ApiExecutor {
   executorId: string;
   role: string;
@@ -173,4 +187,94 @@ export function assertExact(seqs: number[], n: number, what: string): void {
 
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}
+
+/** The sparklogs CLI (the built one in dist/), pointed at the installed query API. */
+export async function sparklogsCli(s: Installed, args: string[]): Promise<string> {
+  const { stdout } = await execFileP(process.execPath, [join(REPO, 'dist/query-api/cli/main.js'), ...args], {
+    env: { ...process.env, SPARKLOGS_URL: s.apiUrl, SPARKLOGS_TOKEN: s.token, NO_COLOR: '1' },
+    maxBuffer: 64 << 20,
+  });
+  return stdout;
+}
+
+/** What a pod's app container printed, from `kubectl logs -f` while the pod lived: the truth a test compares the served lines with. */
+export interface Followed {
+  pod: string;
+  text: () => string;
+  /** Resolves when the container has ended and its whole output is read (the stream's end). */
+  ended: Promise<void>;
+  stop: () => void;
+}
+
+/**
+ * Follows one container's console from its start to its end (the kubelet
+ * keeps it until the pod goes), retrying while the container has not
+ * started; with --timestamps off, the text is exactly what it printed.
+ */
+export function followLogs(c: Cluster, namespace: string, pod: string, container: string): Followed {
+  let out = '';
+  let stopped = false;
+  let child: ChildProcess | undefined;
+  const ended = (async () => {
+    for (let attempt = 0; !stopped && attempt < 600; attempt++) {
+      let err = '';
+      const code = await new Promise<number>((res) => {
+        child = spawn(c.kubectlPath, ['-n', namespace, 'logs', '-f', pod, '-c', container], { env: { ...process.env, KUBECONFIG: c.kubeconfig } });
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (err += d));
+        child.on('close', (code) => res(code ?? -1));
+      });
+      // Not started yet ("waiting to start", ContainerCreating): nothing was printed, ask again.
+      // Gone before its container started (Flink gives up a TaskManager it asked for): it printed nothing.
+      if (code === 0 || out !== '' || stopped || /NotFound|not found/.test(err)) return;
+      if (!/waiting to start|ContainerCreating|PodInitializing|is not valid/i.test(err)) throw new Error(`kubectl logs -f ${pod}: exit ${code}: ${err}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  ended.catch(() => undefined);
+  return { pod, text: () => out, ended, stop: () => { stopped = true; child?.kill('SIGTERM'); } };
+}
+
+/**
+ * The events of a console (a header line, with groups at, level and msg,
+ * starts one; other lines continue it) as [level, first line of the
+ * message], sorted by time, then text. Threads that log at once may reach the
+ * console and the file in opposite orders (each appender is written in turn,
+ * after the event's time is taken; found with Flink's shutdown threads), so
+ * the two are compared as sets of timed events; the order of one thread's
+ * lines is for the numbered markers to show.
+ */
+export function consoleEvents(text: string, header: RegExp): [string, string][] {
+  const out: { at: string; level: string; msg: string }[] = [];
+  for (const line of text.split('\n')) {
+    const m = header.exec(line);
+    if (m?.groups) out.push({ at: m.groups.at!, level: m.groups.level!, msg: m.groups.msg! });
+  }
+  return byTime(out);
+}
+
+/** The same of the served lines. */
+export function servedEvents(lines: ApiLine[]): [string, string][] {
+  return byTime(lines.map((l) => ({ at: String(l.time).padStart(16, '0'), level: l.level ?? '', msg: l.message.split('\n')[0]! })));
+}
+
+function byTime(events: { at: string; level: string; msg: string }[]): [string, string][] {
+  const key = (e: { at: string; level: string; msg: string }) => `${e.at}\0${e.level}\0${e.msg}`;
+  return events.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).map((e) => [e.level, e.msg]);
+}
+
+/** Every pod with these labels, as Kubernetes named it while it lived, polled until stop(). */
+export function watchPods(c: Cluster, namespace: string, selector: string, onPod: (p: PodState) => void): { stop: () => Promise<void> } {
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      try {
+        const list = await kubectlJson<{ items: PodState[] }>(c, ['-n', namespace, 'get', 'pods', '-l', selector]);
+        for (const p of list.items) onPod(p);
+      } catch { /* the API server answers the next time */ }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+  })();
+  return { stop: async () => { watching = false; await loop; } };
 }
