@@ -122,7 +122,9 @@ function mdcFields(m: Record<string, string>): Record<string, string> {
   return out;
 }
 
-export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = {}): ParsedEvent {
+const NO_OPTIONS: ParseOptions = {};
+
+export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = NO_OPTIONS): ParsedEvent {
   const nl = text.indexOf('\n');
   const first = nl < 0 ? text : text.slice(0, nl);
   const rest = nl < 0 ? undefined : text.slice(nl + 1);
@@ -136,54 +138,61 @@ export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = {}
     const j = parseStructuredJson(first, rest);
     if (j) return j;
   } else if (c0 >= 48 && c0 <= 57) {
-    let m = SPARK.exec(first) ?? SPARK_START.exec(first);
-    if (m) {
-      const level = normalizeLevel(m[8]);
-      const time = clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
+    // The third character tells the dates apart, as in the collector's start test: 24/…, 21 Nov …, 06:20:00…, 2024-….
+    const k = first.charCodeAt(2);
+    if (k === 47 /* / */) {
+      const m = SPARK.exec(first) ?? SPARK_START.exec(first);
+      const time = m ? clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
       // An impossible date (24/13/45) means this is not a header at all.
-      if (!Number.isNaN(time)) {
+      if (m && !Number.isNaN(time)) {
+        const level = normalizeLevel(m[8]);
         if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
         return build(time, levelWord(first, m[0].length), undefined, undefined, first, rest);
       }
+    } else if (k === 32 /*   */) {
+      const m = FLUME.exec(first);
+      const month = m ? MONTHS[m[2]!] : undefined;
+      const time = m && month ? clock.toEpoch({ year: num(m[3]), month, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
+      if (m && !Number.isNaN(time)) {
+        const level = normalizeLevel(m[8]);
+        if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+        return build(time, levelWord(first, 24), undefined, undefined, first, rest);
+      }
+    } else if (k === 58 /* : */) {
+      const m = TIME_HEADER.exec(first);
+      if (m && o.ref !== undefined) {
+        const level = normalizeLevel(m[6]);
+        const t = clock.nearest({ hour: num(m[1]), minute: num(m[2]), second: num(m[3]), ms: millis(m[4]) }, o.ref);
+        if (level && !Number.isNaN(t)) return build(t, level, m[7], m[5], first.slice(m[0].length), rest);
+      }
+    } else {
+      let m = ISO.exec(first);
+      const wall = m ? isoWall(m) : undefined;
+      let time = wall ? clock.toEpoch(wall) : NaN;
+      if (m && wall && !Number.isNaN(time)) {
+        const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+        if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
+        REST.lastIndex = m[0].length;
+        const r = REST.exec(first);
+        const level = normalizeLevel(r?.[2]);
+        if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
+        // Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+        PY_ASCTIME_REST.lastIndex = m[0].length;
+        const p = PY_ASCTIME_REST.exec(first);
+        const pl = normalizeLevel(p?.[2]);
+        if (p && pl) return build(time, pl, p[1], undefined, first.slice(PY_ASCTIME_REST.lastIndex), rest);
+        // A time we can read but a header we cannot: keep the time and a level word if there is one; the whole text is the message.
+        return build(time, levelWord(first, m[0].length - 1), undefined, undefined, first, rest);
+      }
+      m = GC_LEGACY_DATED.exec(first);
+      if (m) {
+        const w = isoWall(m);
+        const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+        const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
+        if (!Number.isNaN(t)) return build(t, 'INFO', 'gc', undefined, first, rest);
+      }
+      if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
     }
-    m = ISO.exec(first);
-    const wall = m ? isoWall(m) : undefined;
-    let time = wall ? clock.toEpoch(wall) : NaN;
-    if (m && wall && !Number.isNaN(time)) {
-      const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
-      if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
-      REST.lastIndex = m[0].length;
-      const r = REST.exec(first);
-      const level = normalizeLevel(r?.[2]);
-      if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
-      // Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
-      PY_ASCTIME_REST.lastIndex = m[0].length;
-      const p = PY_ASCTIME_REST.exec(first);
-      const pl = normalizeLevel(p?.[2]);
-      if (p && pl) return build(time, pl, p[1], undefined, first.slice(PY_ASCTIME_REST.lastIndex), rest);
-      // A time we can read but a header we cannot: keep the time and a level word if there is one; the whole text is the message.
-      return build(time, levelWord(first, m[0].length - 1), undefined, undefined, first, rest);
-    }
-    m = GC_LEGACY_DATED.exec(first);
-    if (m) {
-      const w = isoWall(m);
-      const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
-      const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
-      if (!Number.isNaN(t)) return build(t, 'INFO', 'gc', undefined, first, rest);
-    }
-    m = FLUME.exec(first);
-    if (m && MONTHS[m[2]!]) {
-      const level = normalizeLevel(m[8]);
-      const time = clock.toEpoch({ year: num(m[3]), month: MONTHS[m[2]!]!, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) });
-      if (!Number.isNaN(time)) return build(time, level ?? levelWord(first, 24), level ? m[10] : undefined, level ? m[9] : undefined, level ? first.slice(m[0].length) : first, rest);
-    }
-    m = TIME_HEADER.exec(first);
-    if (m && o.ref !== undefined) {
-      const level = normalizeLevel(m[6]);
-      const t = clock.nearest({ hour: num(m[1]), minute: num(m[2]), second: num(m[3]), ms: millis(m[4]) }, o.ref);
-      if (level && !Number.isNaN(t)) return build(t, level, m[7], m[5], first.slice(m[0].length), rest);
-    }
-    if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
   } else if (c0 === 91 /* [ */) {
     const m = GC_UNIFIED_HEADER.exec(first);
     if (m) {
