@@ -67,6 +67,8 @@ interface DateFormat {
   unix?: 1 | 1000;
   /** `%d{…}{UTC}`: a date without its own offset is UTC. */
   utc?: boolean;
+  /** Month names: only reading them tells a header from a look-alike. */
+  named?: boolean;
 }
 
 const NAMED_DATES: Record<string, string> = {
@@ -133,7 +135,7 @@ function compileDate(pattern: string, fmt: string): DateFormat {
       default: throw new PatternError(pattern, `date format ${JSON.stringify(f)}: the letter ${ch} is not supported`);
     }
   }
-  return { re: new RegExp(src, 'y'), roles };
+  return { re: new RegExp(src, 'y'), roles, named: roles.includes('Mon') };
 }
 
 function readDate(d: DateFormat, m: RegExpExecArray): PatternDate | undefined {
@@ -197,15 +199,18 @@ export const LEVEL_WORD = /^(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|
 const LETTERS = /[A-Za-z]{1,16}/y;
 const DIGITS = /\d{1,19}/y;
 
+/** One piece of the pattern: a literal or a conversion (every step has every field: one shape, fast to read). */
 interface Step {
-  lit?: string;
-  kind?: Kind;
-  date?: DateFormat;
-  key?: string;
+  lit: string | undefined;
+  kind: Kind | undefined;
+  date: DateFormat | undefined;
+  key: string | undefined;
   /** Padded to a minimum width: blanks may stand before (right-justified) or after it. */
-  padLeft?: boolean;
-  padRight?: boolean;
+  padLeft: boolean;
+  padRight: boolean;
 }
+
+const newStep = (lit: string | undefined, kind: Kind | undefined): Step => ({ lit, kind, date: undefined, key: undefined, padLeft: false, padRight: false });
 
 const isBlank = (c: number) => c === 32 || c === 9;
 
@@ -214,7 +219,7 @@ function tokenize(pattern: string): { steps: Step[]; zone?: string } {
   let lit = '';
   let zone: string | undefined;
   const flush = () => {
-    if (lit !== '') steps.push({ lit });
+    if (lit !== '') steps.push(newStep(lit, undefined));
     lit = '';
   };
   let i = 0;
@@ -255,7 +260,7 @@ function tokenize(pattern: string): { steps: Step[]; zone?: string } {
     }
     if (seenMessage) continue; // after %m nothing is read: the message runs to the line's end
     const width = mm[2] ? Number(mm[2]) : 0;
-    const step: Step = { kind };
+    const step = newStep(undefined, kind);
     if (width > 0) {
       if (mm[1] === '-') step.padRight = true;
       else step.padLeft = true;
@@ -296,8 +301,8 @@ export function compileLayout(pattern: string): CompiledLayout {
   const { steps, zone } = tokenize(pattern);
   const hasLogger = steps.some((s) => s.kind === 'logger');
 
-  function parse(line: string): PatternFields | undefined {
-    const out: PatternFields = { messageAt: 0 };
+  /** Reads a header; with `out` undefined only whether it is one (the cutter's question: nothing is built). */
+  function read(line: string, out: PatternFields | undefined): boolean {
     let pos = 0;
     let relaxed = false;
     for (let k = 0; k < steps.length; k++) {
@@ -313,19 +318,19 @@ export function compileLayout(pattern: string): CompiledLayout {
             while (j + 1 < lit.length && isBlank(lit.charCodeAt(j + 1))) { want++; j++; }
             const from = pos;
             while (pos < line.length && isBlank(line.charCodeAt(pos)) && (pos - from < want || (relaxed && j + 1 === want))) {
-              if (pos - from >= MAX_FIELD) return undefined;
+              if (pos - from >= MAX_FIELD) return false;
               pos++;
             }
-            if (pos - from < want && !(relaxed && j + 1 === want)) return undefined;
+            if (pos - from < want && !(relaxed && j + 1 === want)) return false;
           } else if (line.charCodeAt(pos) === c) pos++;
-          else return undefined;
+          else return false;
         }
         relaxed = false;
         continue;
       }
       if (s.kind === 'message') {
-        out.messageAt = pos;
-        return out;
+        if (out) out.messageAt = pos;
+        return true;
       }
       if (s.padLeft) while (pos < line.length && isBlank(line.charCodeAt(pos)) && pos < MAX_FIELD * 4) pos++;
       const start = pos;
@@ -334,57 +339,64 @@ export function compileLayout(pattern: string): CompiledLayout {
           const d = s.date!;
           d.re.lastIndex = pos;
           const m = d.re.exec(line);
-          if (!m) return undefined;
-          const date = readDate(d, m);
-          if (!date) return undefined;
-          if (d.utc && date.offsetMs === undefined) date.offsetMs = 0;
-          out.date = date;
+          if (!m) return false;
+          if (out || d.named) {
+            const date = readDate(d, m);
+            if (!date) return false;
+            if (d.utc && date.offsetMs === undefined) date.offsetMs = 0;
+            if (out) out.date = date;
+          }
           pos = d.re.lastIndex;
           break;
         }
         case 'level': {
           LETTERS.lastIndex = pos;
           const m = LETTERS.exec(line);
-          if (!m || !LEVEL_WORD.test(m[0])) return undefined;
-          out.level = m[0];
+          if (!m || !LEVEL_WORD.test(m[0])) return false;
+          if (out) out.level = m[0];
           pos = LETTERS.lastIndex;
           break;
         }
         case 'digits': {
           DIGITS.lastIndex = pos;
-          if (!DIGITS.exec(line)) return undefined;
+          if (!DIGITS.exec(line)) return false;
           pos = DIGITS.lastIndex;
           break;
         }
         default: {
           const end = freeEnd(line, pos, steps[k + 1], s.kind === 'logger' || s.kind === 'class' || s.kind === 'method' || s.kind === 'token');
-          if (end < 0) return undefined;
-          const v = line.slice(pos, end);
+          if (end < 0) return false;
+          const from = pos;
           pos = end;
+          if ((s.kind === 'logger' || (s.kind === 'class' && !hasLogger)) && end === from) return false;
+          if (!out || end === from) break;
+          const v = line.slice(from, end);
           if (s.kind === 'logger' || (s.kind === 'class' && !hasLogger)) {
-            if (v === '') return undefined;
             out.logger = v;
           } else if (s.kind === 'method') {
             // Without %c the logger is what the layout shows of the caller: `Class.method` (Flume's default).
-            if (v !== '' && out.logger !== undefined && !hasLogger) out.logger += `.${v}`;
+            if (out.logger !== undefined && !hasLogger) out.logger += `.${v}`;
           } else if (s.kind === 'thread') {
-            if (v !== '') out.thread = v;
-          } else if (s.kind === 'mdc' && s.key !== undefined && v !== '') {
+            out.thread = v;
+          } else if (s.kind === 'mdc' && s.key !== undefined) {
             (out.mdc ??= {})[s.key] = v;
           }
         }
       }
-      if (pos - start > MAX_FIELD) return undefined;
-      relaxed = s.padRight === true;
+      if (pos - start > MAX_FIELD) return false;
+      relaxed = s.padRight;
       if (relaxed) while (pos < line.length && isBlank(line.charCodeAt(pos)) && pos - start < MAX_FIELD * 4) pos++;
     }
-    return undefined;
+    return false;
   }
 
   const layout: CompiledLayout = {
     pattern,
-    startsEvent: (line) => parse(line) !== undefined,
-    parse,
+    startsEvent: (line) => read(line, undefined),
+    parse(line) {
+      const out: PatternFields = { messageAt: 0 };
+      return read(line, out) ? out : undefined;
+    },
   };
   return zone === undefined ? layout : { ...layout, zone };
 }
@@ -398,15 +410,20 @@ export function compileLayout(pattern: string): CompiledLayout {
  */
 function freeEnd(line: string, pos: number, next: Step | undefined, name: boolean): number {
   const limit = Math.min(line.length, pos + MAX_FIELD);
-  let blank = pos;
-  while (blank < limit && !isBlank(line.charCodeAt(blank))) blank++;
   const lit = next?.lit;
-  if (lit === undefined || isBlank(lit.charCodeAt(0))) return blank < limit || limit === line.length ? blank : -1;
+  const toBlank = lit === undefined || isBlank(lit.charCodeAt(0));
+  let blank = pos;
+  if (toBlank || name) while (blank < limit && !isBlank(line.charCodeAt(blank))) blank++;
+  if (toBlank) return blank < limit || limit === line.length ? blank : -1;
   let n = 0;
   while (n < lit.length && !isBlank(lit.charCodeAt(n))) n++;
-  const anchor = lit.slice(0, n);
+  const anchor = n === lit.length ? lit : lit.slice(0, n);
   // Searched within reach only: a hostile line costs one window, not the whole line per conversion.
-  const win = line.substring(pos, (name ? blank : limit) + anchor.length - 1);
-  const at = name ? win.lastIndexOf(anchor) : win.indexOf(anchor);
-  return at < 0 ? -1 : pos + at;
+  if (name) {
+    for (let i = blank - n; i >= pos; i--) if (line.startsWith(anchor, i)) return i;
+    return -1;
+  }
+  const first = anchor.charCodeAt(0);
+  for (let i = pos; i <= limit; i++) if (line.charCodeAt(i) === first && (n === 1 || line.startsWith(anchor, i))) return i;
+  return -1;
 }

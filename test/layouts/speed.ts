@@ -2,12 +2,14 @@
 // and on a synthetic mix of layouts (not a test: run by hand, it prints MB/s
 // and events/s, best of a few rounds):
 //   node --import tsx test/layouts/speed.ts [rounds]
+// The last figure: an app's own PatternLayout (contract/pattern-layout.ts) cut and parsed with it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDecoder, newDecoderStats } from '../../collector/transforms/file-decoder.js';
 import { startTest, wholeTest } from '../../collector/transforms/multiline.js';
 import { parseEvent } from '../../aggregator/transforms/parse-event.js';
 import { ZonedClock } from '../../aggregator/transforms/zoned-time.js';
+import { compileLayout } from '../../contract/pattern-layout.js';
 
 const utc = new ZonedClock('UTC');
 const CORPUS = join(import.meta.dirname, 'corpus');
@@ -37,27 +39,39 @@ function synthetic(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function run(text: Buffer): { ms: number; events: number } {
+const PATTERN = '%d{ISO8601} %-5p [%t] %c{1}:%L - %X{trace} %m%n';
+
+function custom(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(`2024-11-21 06:20:00,${String(i % 1000).padStart(3, '0')} ${i % 10 ? 'INFO ' : 'ERROR'} [worker ${i % 8}] Loader:${i % 300} - t${i} loaded record ${i}`);
+    if (i % 10 === 0) lines.push('java.io.IOException: gone', '\tat o.e.Loader.load(Loader.java:12)', '\t... 3 more');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function run(text: Buffer, pattern?: string): { ms: number; events: number } {
   const t0 = performance.now();
-  const d = new FileDecoder({ format: 'plain', maxLineBytes: 256 * 1024, multiline: { isStart: startTest('timestamped'), isWhole: wholeTest(), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
+  const o = pattern === undefined ? {} : { layout: compileLayout(pattern) };
+  const d = new FileDecoder({ format: 'plain', maxLineBytes: 256 * 1024, multiline: { isStart: startTest('timestamped', undefined, pattern), isWhole: wholeTest(), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
   const step = 1 << 20;
   let events = 0;
   for (let at = 0; at < text.length; at += step) {
     d.push(text.subarray(at, at + step), 0);
-    for (const e of d.take()) { parseEvent(e.m, utc); events++; }
+    for (const e of d.take()) { parseEvent(e.m, utc, o); events++; }
   }
   d.flush(0);
-  for (const e of d.take()) { parseEvent(e.m, utc); events++; }
+  for (const e of d.take()) { parseEvent(e.m, utc, o); events++; }
   return { ms: performance.now() - t0, events };
 }
 
 const rounds = Number(process.argv[2]) || 5;
 const corpus = corpusText();
-for (const [name, text] of [['corpus x40', Buffer.from(corpus.repeat(40))], ['synthetic mix', Buffer.from(synthetic(400_000))]] as const) {
+for (const [name, text, pattern] of [['corpus x40', Buffer.from(corpus.repeat(40))], ['synthetic mix', Buffer.from(synthetic(400_000))], ['own pattern', Buffer.from(custom(300_000)), PATTERN]] as const) {
   let best = Infinity;
   let events = 0;
   for (let r = 0; r < rounds; r++) {
-    const x = run(text);
+    const x = run(text, pattern);
     best = Math.min(best, x.ms);
     events = x.events;
   }
