@@ -229,6 +229,8 @@ export const TimelineResponse = Type.Object({
   executors: Type.Array(Type.Object({
     executorId: Str,
     role: Opt(Str),
+    pod: Opt(Str),
+    node: Opt(Str),
     start: Opt(Type.Number({ description: 'Pod start when known, else first line.' })),
     end: Opt(Type.Number({ description: 'Pod finish when known, else last line.' })),
     firstLine: Opt(Type.Number()),

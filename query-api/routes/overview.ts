@@ -80,7 +80,7 @@ export function overviewRoutes(app: FastifyInstance, ctx: RouteContext) {
         if (end !== undefined) to = Math.max(to, end);
         const meaning = exitMeaning(view.appType, l?.exitCode);
         return {
-          executorId: e.executorId, role: e.role, start, end, firstLine: e.firstLine, lastLine: e.lastLine, lines: e.lines, warn: e.warn, error: e.error,
+          executorId: e.executorId, role: e.role, pod: e.pod, node: e.node, start, end, firstLine: e.firstLine, lastLine: e.lastLine, lines: e.lines, warn: e.warn, error: e.error,
           status: executorStatus(e), reason: l?.reason, exitCode: l?.exitCode, exitMeaning: meaning,
           oomKilled: l?.reason === 'OOMKilled' || (view.appType === 'spark' && l?.exitCode === 52),
         };

@@ -23,8 +23,9 @@ export function histogramInterval(from: number, to: number, maxBuckets: number):
   return last * Math.ceil(span / last / Math.max(1, maxBuckets - 1));
 }
 
-export function spanRequest(query: object) {
-  return { size: 0, query, aggs: { first: { min: { field: '@timestamp' } }, last: { max: { field: '@timestamp' } } } };
+/** First and last time of what the query matches: lines (@timestamp) or summary documents (firstSeen, lastSeen). */
+export function spanRequest(query: object, [firstField, lastField] = ['@timestamp', '@timestamp']) {
+  return { size: 0, query, aggs: { first: { min: { field: firstField } }, last: { max: { field: lastField } } } };
 }
 
 export function readSpan(aggs: unknown): { first?: number; last?: number } {
@@ -147,7 +148,8 @@ export function appsRequest(filter: object[], maxApps: number) {
     query: { bool: { filter } },
     aggs: {
       apps: {
-        terms: { field: 'appId', size: maxApps },
+        // The most recently active first, so a cut at maxApps keeps the apps a person looks for.
+        terms: { field: 'appId', size: maxApps, order: { last: 'desc' } },
         aggs: {
           first: { min: { field: 'firstSeen' } },
           last: { max: { field: 'lastSeen' } },

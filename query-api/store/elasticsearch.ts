@@ -438,6 +438,14 @@ export function createStore(o: StoreOptions): Store {
       return guard('counting lines over time', async () => {
         let from = f.from;
         let to = f.to;
+        if ((from === undefined || to === undefined) && f.appId) {
+          // An app's or executor's span is in its summary documents: a few documents, not a pass over its lines.
+          const summary = { appId: f.appId, appType: f.appType, executorId: f.executorId };
+          const res = await client.search({ index: f.executorId ? n.executorsIndex : n.appsIndex, ignore_unavailable: true, allow_no_indices: true, ...spanRequest(lineQuery(summary), ['firstSeen', 'lastSeen']) } as never);
+          const span = readSpan(res.aggregations);
+          from ??= span.first;
+          to ??= span.last;
+        }
         if (from === undefined || to === undefined) {
           const span = readSpan((await client.search({ ...lineIndex, ...spanRequest(lineQuery(f)) } as never)).aggregations);
           from ??= span.first;

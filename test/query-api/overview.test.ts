@@ -6,6 +6,7 @@
 // app of 200 executors with churn, OOM kills and failures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { summaryId } from '../../contract/documents.js';
 import { fixture, injectRetrying, type Fixture } from './fixture.js';
 import { seedBigApp, type BigApp } from './big-app.js';
 
@@ -135,4 +136,36 @@ test('the overview routes are in the OpenAPI description', async () => {
   for (const p of ['/api/v1/app-list', '/api/v1/apps/{appId}/timeline', '/api/v1/apps/{appId}/histogram', '/api/v1/apps/{appId}/executors/{executorId}/histogram', '/api/v1/apps/{appId}/exceptions', '/api/v1/search/histogram']) {
     assert.ok(paths.includes(p), `${p} missing from the OpenAPI description`);
   }
+});
+
+test('apps list pages through thousands of apps: each once, in order, with the status filter applied before paging', async () => {
+  // Summary and lifecycle documents as the aggregator and the pod watcher write them (no lines needed).
+  const many = 2_000;
+  const body: string[] = [];
+  for (let i = 0; i < many; i++) {
+    const appId = `spark-many-${String(i).padStart(5, '0')}`;
+    const key = `spark/${appId}`;
+    const t = f.t0 - 86_400_000 + i * 1_000;
+    body.push(JSON.stringify({ index: { _index: f.n.appsIndex, _id: summaryId(key, 'first') } }), JSON.stringify({ kind: 'first', appType: 'spark', appId, namespace: 'batch', firstSeen: t }));
+    body.push(JSON.stringify({ index: { _index: f.n.appsIndex, _id: summaryId(key, 'last') } }), JSON.stringify({ kind: 'last', appType: 'spark', appId, namespace: 'batch', lastSeen: t + 60_000 }));
+    // Every 4th app's driver exited 1.
+    body.push(JSON.stringify({ index: { _index: f.n.executorsIndex, _id: summaryId(`${key}/driver`, 'lifecycle') } }), JSON.stringify({ kind: 'lifecycle', appType: 'spark', appId, executorId: 'driver', role: 'driver', exitCode: i % 4 === 0 ? 1 : 0, startedAt: t, finishedAt: t + 60_000 }));
+  }
+  const res = await fetch(`${f.esUrl}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: body.join('\n') + '\n' });
+  assert.equal(((await res.json()) as { errors: boolean }).errors, false);
+
+  const seen: string[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const r = await get(`/api/v1/app-list?namespace=batch&sort=start&order=asc&size=500&offset=${offset}`);
+    assert.equal(r.body.total, many);
+    if (r.body.apps.length === 0) break;
+    seen.push(...(r.body.apps as { appId: string }[]).map((a) => a.appId));
+  }
+  assert.equal(seen.length, many);
+  assert.deepEqual(seen, [...seen].sort(), 'oldest first, each once');
+  const failed = await get('/api/v1/app-list?namespace=batch&status=failed&size=500&offset=400');
+  assert.equal(failed.body.total, many / 4);
+  assert.equal(failed.body.apps.length, many / 4 - 400);
+  assert.ok((failed.body.apps as { status: string }[]).every((a) => a.status === 'failed'));
+  assert.equal((await get('/api/v1/app-list?namespace=batch&status=succeeded&size=1')).body.total, many - many / 4);
 });
