@@ -135,6 +135,9 @@ const ms = (t: Time | undefined) => {
   return Number.isFinite(v) ? v : undefined;
 };
 
+/** Waiting reasons of a container on its way to start. */
+const STARTING = new Set(['ContainerCreating', 'PodInitializing']);
+
 export interface LifecycleOptions {
   /** The pod is gone (a DELETED watch event, or absent from a relist). */
   deleted: boolean;
@@ -195,7 +198,11 @@ export function lifecycleDoc(pod: Pod, o: LifecycleOptions): ExecutorDoc | undef
     doc.finishedAt = ms(term.finishedAt) ?? ms(pod.metadata?.deletionTimestamp) ?? o.observedAt;
   } else {
     // Deleted before its container reported an end (a forced delete, a lost node): no exit code to tell.
-    doc.reason = status?.state?.waiting?.reason ?? pod.status?.reason ?? 'Deleted';
+    // A container still starting says nothing of the end (found on the real cluster: Flink deletes a
+    // TaskManager pod it asked for before it starts, which showed as unknown, PodInitializing);
+    // one that could not start (ImagePullBackOff, CrashLoopBackOff) says why.
+    const waiting = status?.state?.waiting?.reason;
+    doc.reason = (waiting && !STARTING.has(waiting) ? waiting : undefined) ?? pod.status?.reason ?? 'Deleted';
     const started = ms(status?.state?.running?.startedAt) ?? ms(pod.status?.startTime);
     if (started !== undefined) doc.startedAt = started;
     doc.finishedAt = ms(pod.metadata?.deletionTimestamp) ?? o.observedAt;

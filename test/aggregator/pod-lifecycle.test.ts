@@ -148,6 +148,16 @@ test('a pod whose last version has grace 0: the earliest deletion request seen d
   assert.equal(lifecycleDoc(last, { deleted: true, observedAt: NOW, deletionRequestedAt: Date.parse('2026-11-21T09:46:32Z') })?.reason, 'Error');
 });
 
+// Found on the real cluster: Flink deletes a TaskManager pod it asked for before the pod starts.
+test('a pod deleted while its container was still starting ends Deleted; one that could not start says why', () => {
+  const waiting = (reason: string): Pod['status'] => ({ phase: 'Pending', containerStatuses: [{ name: 'spark-kubernetes-executor', state: { waiting: { reason } } }] });
+  const starting = lifecycleDoc(sparkPod({ executorId: '6', main: 'spark-kubernetes-executor', status: waiting('PodInitializing'), deletionTimestamp: '2026-11-21T09:46:40Z' }), { deleted: true, observedAt: NOW });
+  assert.equal(starting?.reason, 'Deleted');
+  assert.equal(starting?.exitCode, undefined);
+  const pulling = lifecycleDoc(sparkPod({ executorId: '7', main: 'spark-kubernetes-executor', status: waiting('ImagePullBackOff'), deletionTimestamp: '2026-11-21T09:46:40Z' }), { deleted: true, observedAt: NOW });
+  assert.equal(pulling?.reason, 'ImagePullBackOff');
+});
+
 test('an evicted pod: the pod\'s reason (Evicted) wins over the container\'s generic Error', () => {
   const status: Pod['status'] = {
     phase: 'Failed', reason: 'Evicted',
