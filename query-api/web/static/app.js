@@ -183,8 +183,9 @@ function statusDetail(l) {
 async function appView(appId) {
   $main.replaceChildren(el('h1', {}, appId), el('p', { class: 'muted' }, 'Loading…'));
   const path = `/api/v1/apps/${encodeURIComponent(appId)}`;
-  const [app, t, h, ex] = await Promise.all([api(path), api(`${path}/timeline`), api(`${path}/histogram`), api(`${path}/exceptions`)]);
-  const rows = app.executors.map((e) =>
+  // The timeline carries what the executors table shows: one aggregation over the lines, not two.
+  const [t, h, ex] = await Promise.all([api(`${path}/timeline`), api(`${path}/histogram`), api(`${path}/exceptions`)]);
+  const rows = t.executors.map((e) =>
     el(
       'tr',
       { 'data-executor': e.executorId },
@@ -197,7 +198,7 @@ async function appView(appId) {
       el('td', { class: `num ${e.error ? 'error-count' : ''}` }, e.error.toLocaleString()),
       el('td', {}, fmtTime(e.firstLine)),
       el('td', {}, fmtTime(e.lastLine)),
-      el('td', { class: `status-${e.status}`, title: e.lifecycle?.finishedAt ? `ended ${fmtTime(e.lifecycle.finishedAt)}` : undefined }, e.status, statusDetail(e.lifecycle)),
+      el('td', { class: `status-${e.status}`, title: e.reason && e.end ? `ended ${fmtTime(e.end)}` : undefined }, e.status, statusDetail(e)),
     ),
   );
   const exceptions = ex.exceptions.length
@@ -263,11 +264,12 @@ async function appView(appId) {
   const failed = t.executors.filter((e) => e.status === 'failed').length;
   const chartBox = el('div', { class: 'chart-box' });
   $main.replaceChildren(
-    el('h1', {}, appId, ' ', el('span', { class: `badge st-${t.status}`, id: 'app-status' }, t.status), ' ', el('small', {}, [app.appName, app.appType, app.namespace].filter(Boolean).join(' · '))),
+    el('h1', {}, appId, ' ', el('span', { class: `badge st-${t.status}`, id: 'app-status' }, t.status), ' ', el('small', {}, [t.appName, t.appType, t.namespace].filter(Boolean).join(' · '))),
     el(
       'p',
       { class: 'summary' },
-      `${fmtTime(t.from)} – ${fmtTime(t.to)} (${fmtDuration(t.to - t.from)}) · ${t.executors.length} pods · ${h.total.toLocaleString()} lines`,
+      t.from !== undefined ? `${fmtTime(t.from)} – ${fmtTime(t.to)} (${fmtDuration(t.to - t.from)}) · ` : '',
+      `${t.executors.length} pods · ${h.total.toLocaleString()} lines`,
       failed ? el('span', { class: 'error-count' }, ` · ${failed} failed`) : '',
       ' · ', el('a', { class: 'button', href: logsHref(appId) }, 'All executors, interleaved'), ' ', downloadLink(`${path}/download`),
     ),
@@ -355,10 +357,13 @@ async function logsView(appId, q) {
 
   async function reload() {
     stopFollow();
+    // Filters changed again while a reload was under way (from, then to): only the newest one's lines are shown.
+    const gen = (state.gen = (state.gen ?? 0) + 1);
     $viewer.replaceChildren();
     state.prev = state.next = undefined;
     // A range reads from its start; otherwise the newest lines.
     const r = await api(`${base}/logs`, { ...filters(), ...(state.from ? { size: PAGE } : { tail: PAGE }) });
+    if (gen !== state.gen) return;
     append(r.lines);
     $viewer.scrollTop = state.from ? 0 : $viewer.scrollHeight;
     $status.textContent = r.lines.length ? `${r.lines.length} ${state.from ? 'first' : 'latest'} lines` : 'No lines.';
