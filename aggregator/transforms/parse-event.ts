@@ -202,7 +202,10 @@ export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = NO
     if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
     // `[2024-11-21 06:20:00,123] LEVEL …` and other bracketed dates: the time and a level word.
     const d = ISO_BRACKETED.exec(first);
-    const t = d ? clock.toEpoch(isoWall(d)) : NaN;
+    const w = d ? isoWall(d) : undefined;
+    let t = w ? clock.toEpoch(w) : NaN;
+    const off = d?.[8] === undefined ? undefined : zoneOffsetMs(d[8]);
+    if (w && off !== undefined && !Number.isNaN(t)) t = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
     if (d && !Number.isNaN(t)) return build(t, levelWord(first, d[0].length), undefined, undefined, first, rest);
   } else if (first.startsWith(PY_TRACEBACK)) {
     // A Python traceback on its own (an uncaught exception in a PySpark driver).

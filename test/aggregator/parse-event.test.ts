@@ -196,6 +196,7 @@ test('an unknown layout: a header with a date and a level word still gives the l
   assert.equal(parseEvent('24/11/21 06:20:00 [ERROR] (main) something odd', utc).level, 'ERROR');
   assert.equal(parseEvent('[2024-11-21 06:20:00,123] ERROR in app: boom', utc).level, 'ERROR');
   assert.equal(parseEvent('[2024-11-21 06:20:00,123] ERROR in app: boom', utc).time, at('2024-11-21T06:20:00.123Z'));
+  assert.equal(parseEvent('[2024-11-21T07:20:00.123+01:00] WARN slow', utc).time, at('2024-11-21T06:20:00.123Z'));
   // Level words far into the message are not a header's.
   assert.equal(parseEvent(`2024-11-21 06:20:00 ${'x'.repeat(80)} ERROR`, utc).level, undefined);
   assert.equal(parseEvent('2024-11-21 06:20:00 informational text', utc).level, undefined);
