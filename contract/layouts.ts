@@ -23,6 +23,8 @@ const FLUME_START = new RegExp(`^\\[?${FLUME_DATE}`);
 export const JSON_OBJECT = /^\{"/;
 /** Java stack trace continuations: `\tat …`, `Caused by:`, `Suppressed:`, `... 12 more`. */
 export const JAVA_CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
+/** The line that names a Java exception under its log line (`java.io.IOException: gone`): continues an event too. */
+export const JAVA_EXCEPTION_LINE = /^(?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable)(?::|$)/;
 
 /** logback's default and log4j's ABSOLUTE date: a time of day only, `12:00:00.123 [main] INFO …`. */
 const TIME_OF_DAY = String.raw`(\d{2}):(\d{2}):(\d{2})[.,](\d{3})`;

@@ -1,5 +1,5 @@
 import type { LogEvent } from '../../contract/record.js';
-import { JAVA_CONTINUATION, JSON_OBJECT, startsEvent } from '../../contract/layouts.js';
+import { JAVA_CONTINUATION, JAVA_EXCEPTION_LINE, JSON_OBJECT, startsEvent } from '../../contract/layouts.js';
 import { compileLayout } from '../../contract/pattern-layout.js';
 import { TRUNCATION_MARKER } from './line-splitter.js';
 
@@ -95,7 +95,7 @@ export function wholeTest(custom?: string): StartTest | undefined {
  * PatternLayout (`pattern`, compiled by contract/pattern-layout.ts, which the
  * aggregator parses with) besides every layout of the catalogue; else the
  * catalogue (contract/layouts.ts) alone, or for `continuation` every line
- * but a Java continuation.
+ * but a Java trace's (its exception line, frames, causes).
  */
 export function startTest(kind: 'timestamped' | 'continuation', custom?: string, pattern?: string): StartTest {
   if (custom !== undefined) {
@@ -107,5 +107,5 @@ export function startTest(kind: 'timestamped' | 'continuation', custom?: string,
     return (t, prev) => layout.startsEvent(t) || startsEvent(t, prev);
   }
   if (kind === 'timestamped') return startsEvent;
-  return (t) => !JAVA_CONTINUATION.test(t);
+  return (t) => !JAVA_CONTINUATION.test(t) && !JAVA_EXCEPTION_LINE.test(t);
 }

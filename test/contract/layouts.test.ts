@@ -139,3 +139,11 @@ test('a trace cut at maxEventLines is marked as cut; the lines after it are even
   assert.deepEqual(evs.map((e) => e.m), [`${lines.slice(0, 3).join('\n')}${TRUNCATION_MARKER}`, lines.slice(3).join('\n'), '24/11/21 06:20:01 INFO Executor: next']);
   assert.deepEqual(evs.map((e) => e.tr), [1, undefined, undefined]);
 });
+
+test('the generic profile (every line an event but a Java trace\'s): the exception line, frames and causes stay with the line before', () => {
+  const d = new FileDecoder({ format: 'plain', maxLineBytes: 64 * 1024, multiline: { isStart: startTest('continuation'), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
+  const trace = ['request failed', 'org.example.RpcException: timeout', '\tat o.e.Rpc.call(Rpc.java:9) ~[rpc-1.0.jar:1.0]', 'Caused by: java.net.SocketTimeoutException: Read timed out', '\t... 4 more'];
+  d.push(Buffer.from(`plain line\n${trace.join('\n')}\nException in thread "main" java.lang.Error: x\nnext\n`), 0);
+  d.flush(0);
+  assert.deepEqual(d.take().map((e) => e.m), ['plain line', trace.join('\n'), 'Exception in thread "main" java.lang.Error: x', 'next']);
+});
