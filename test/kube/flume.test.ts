@@ -106,6 +106,18 @@ test('Flume 1.11 agent from deploy/flume: every event of every pod served once, 
   const sink = all.filter((l) => EVENT.test(l.message));
   assert.ok(sink.every((l) => l.level === 'INFO' && l.logger?.startsWith('org.apache.flume.sink.LoggerSink') && l.thread === 'SinkRunner-PollingRunner-DefaultSinkProcessor'), `the sink's events: ${JSON.stringify(sink.slice(0, 1))}`);
   assert.deepEqual(all.filter((l) => CONTINUATION.test(l.message)).map((l) => l.message.slice(0, 120)), [], 'stack trace lines served as events');
+  // The failing sink's deliveries: each an ERROR event with its whole trace and causes.
+  for (const name of pods.keys()) {
+    const failed = served.get(name)!.filter((l) => l.message.startsWith('Unable to deliver event. Exception follows.'));
+    assert.ok(failed.length >= 2, `${name}: the failing sink's errors (${failed.length})`);
+    for (const l of failed) {
+      assert.equal(l.level, 'ERROR');
+      assert.ok(l.logger?.startsWith('org.apache.flume.SinkRunner'), l.logger);
+      assert.equal(l.exception, 'org.apache.flume.EventDeliveryException', l.message.slice(0, 300));
+      assert.match(l.message, /\n\tat org\.apache\.flume\.sink\.AbstractRpcSink\.process/);
+      assert.match(l.message, /\nCaused by: /);
+    }
+  }
 
   // The app under the agent's name; each pod an executor, ended by its deletion.
   const app = (await api<{ appType: string; executors: ApiExecutor[] }>(sparklogs, `/api/v1/apps/${AGENT}`))!;
