@@ -240,6 +240,7 @@ test('log viewer: time range, level and words filters in the URL, first error, p
   assert.equal(await count(page, '#hits .hit'), 2, 'line 199 of executors 1 and 2 (the driver wrote 120)');
   await page.locator('#histogram canvas').first().waitFor(WAIT);
   assert.equal(await attr(page, '#histogram', 'data-total'), 2);
+  await page.screenshot({ path: join(shots, 'search.png') });
   const hitExec = (await page.locator('#hits .hit .meta a:nth-child(2)').first().textContent())!.replace('executor ', '');
   await page.locator('#hits .hit a.ctx-exec').first().click();
   await page.locator('#viewer .line.target').waitFor(WAIT);
