@@ -237,31 +237,32 @@ export function followLogs(c: Cluster, namespace: string, pod: string, container
 }
 
 /**
- * The events of a console (a header line, with groups at, level and msg,
- * starts one; other lines continue it) as [level, first line of the
- * message], sorted by time, then text. Threads that log at once may reach the
- * console and the file in opposite orders (each appender is written in turn,
- * after the event's time is taken; found with Flink's shutdown threads), so
- * the two are compared as sets of timed events; the order of one thread's
- * lines is for the numbered markers to show.
+ * The events of a console (a header line, with groups level and msg, starts
+ * one; other lines continue it) as [level, first line of the message], as a
+ * sorted list: the console and the file are compared as multisets of events.
+ * Threads that log at once may reach the two in opposite orders (each
+ * appender is written in turn; found with Flink's shutdown threads), and the
+ * file's time stamp may even be another thread's (log4j's cached date under
+ * contention; found with Flume: the file said ,200 where the console said
+ * ,202). The order of one thread's lines is for the numbered markers to show.
  */
 export function consoleEvents(text: string, header: RegExp): [string, string][] {
-  const out: { at: string; level: string; msg: string }[] = [];
+  const out: [string, string][] = [];
   for (const line of text.split('\n')) {
     const m = header.exec(line);
-    if (m?.groups) out.push({ at: m.groups.at!, level: m.groups.level!, msg: m.groups.msg! });
+    if (m?.groups) out.push([m.groups.level!, m.groups.msg!]);
   }
-  return byTime(out);
+  return sorted(out);
 }
 
 /** The same of the served lines. */
 export function servedEvents(lines: ApiLine[]): [string, string][] {
-  return byTime(lines.map((l) => ({ at: String(l.time).padStart(16, '0'), level: l.level ?? '', msg: l.message.split('\n')[0]! })));
+  return sorted(lines.map((l) => [l.level ?? '', l.message.split('\n')[0]!]));
 }
 
-function byTime(events: { at: string; level: string; msg: string }[]): [string, string][] {
-  const key = (e: { at: string; level: string; msg: string }) => `${e.at}\0${e.level}\0${e.msg}`;
-  return events.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).map((e) => [e.level, e.msg]);
+function sorted(events: [string, string][]): [string, string][] {
+  const key = (e: [string, string]) => e.join('\0');
+  return events.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** Every pod with these labels, as Kubernetes named it while it lived, polled until stop(). */
