@@ -17,10 +17,29 @@ export function createLogger(name: string, level: string = process.env.SPARKLOGS
  * numbers (1 error, 2 warn), so this file does not import kafkajs.
  */
 export function kafkaLogBridge(log: Logger) {
+  routeProcessWarnings(log);
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry;
       if (level === 1) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
       else if (level === 2) log.debug({ kafkajs: rest }, `kafkajs: ${message}`);
     };
+}
+
+let warningsRouted = false;
+
+/**
+ * Node's process warnings as log lines (JSON on stdout like everything else)
+ * instead of text on stderr. One is dropped: kafkajs 2.2 arms a timer with a
+ * negative delay when nothing is throttled, which Node 24 and newer report as
+ * a TimeoutNegativeWarning (the timer fires at once, as kafkajs means it to).
+ */
+export function routeProcessWarnings(log: Logger): void {
+  if (warningsRouted) return;
+  warningsRouted = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.name === 'TimeoutNegativeWarning') return;
+    log.warn({ warning: w.name, ...(w.code ? { code: w.code } : {}) }, w.message);
+  });
 }

@@ -122,7 +122,8 @@ prepare_kube() {
 }
 
 run_tests() {
-  node --import tsx --test --test-concurrency="${SPARKLOGS_TEST_CONCURRENCY:-1}" --test-timeout="${SPARKLOGS_TEST_TIMEOUT_MS:-600000}" "$@"
+  # TAP on stdout whatever the runtime (Node 23 and newer default to the spec reporter): CI reads it.
+  node --import tsx --test --test-reporter=tap --test-concurrency="${SPARKLOGS_TEST_CONCURRENCY:-1}" --test-timeout="${SPARKLOGS_TEST_TIMEOUT_MS:-600000}" "$@"
 }
 
 mkdir -p test-artifacts

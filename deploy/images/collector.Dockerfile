@@ -3,7 +3,7 @@
 # The runtime image holds node, the libraries it links, CA certificates and
 # the compiled collector: no shell, no package manager, nothing to exec into.
 # NODE_IMAGE: the Node.js base; deploy/local/images passes one it builds locally.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -1,7 +1,7 @@
 # The query-api. Build from the repository root:
 #   docker build -f deploy/images/query-api.Dockerfile -t sparklogs/query-api:0.1.0 .
 # NODE_IMAGE: the Node.js base; deploy/local/images passes one it builds locally.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

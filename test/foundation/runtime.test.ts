@@ -18,12 +18,15 @@ const hasBuild = process.platform === 'linux' && (process.arch === 'x64' || proc
 
 const exeVersion = (pid: number) => execFileSync(readlinkSync(`/proc/${pid}/exe`), ['--version'], { encoding: 'utf8' }).trim();
 
-test('one pinned Node.js: versions.env names it, package.json admits it, the images build on it', () => {
+test('one pinned Node.js: versions.env names it, package.json admits it, the images build on it, README and the manifests say which', () => {
   assert.match(pinned ?? '', /^\d+\.\d+\.\d+$/, 'deploy/local/versions.env: NODE_VERSION=<major.minor.patch>');
   const major = Number(pinned!.split('.')[0]);
   const engines = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
   const min = /^>=(\d+)/.exec(engines);
   assert.ok(min && Number(min[1]) <= major, `package.json engines.node (${engines}) admits ${pinned}`);
+  for (const doc of ['README.md', 'deploy/kubernetes/base/kustomization.yaml']) {
+    assert.ok(readFileSync(join(REPO, doc), 'utf8').replace(/\s+/g, ' ').includes(`Node.js ${pinned}`), `${doc} names the runtime, Node.js ${pinned}`);
+  }
   for (const image of ['collector', 'aggregator', 'query-api']) {
     const dockerfile = readFileSync(join(REPO, `deploy/images/${image}.Dockerfile`), 'utf8');
     assert.match(dockerfile, new RegExp(`^ARG NODE_IMAGE=node:${major}-bookworm-slim$`, 'm'), `${image}.Dockerfile's default base is Node.js ${major}`);
