@@ -32,22 +32,30 @@ export function histogramChart(h, { width, height = 150, onSelect }) {
     root.append(el('p', { class: 'muted' }, h.buckets.length ? 'Chart library not loaded.' : 'No lines.'));
     return root;
   }
+  const step = h.interval ?? 1000;
+  // A bar is as wide as the gap to its neighbours: a lone bucket gets empty ones either side, or it would fill the chart.
+  const buckets = h.buckets.length > 1 ? h.buckets : [{ t: h.buckets[0].t - step, total: 0, levels: {} }, h.buckets[0], { t: h.buckets[0].t + step, total: 0, levels: {} }];
   // Cumulative per group, drawn tallest first so each group shows as its own band.
-  const xs = h.buckets.map((b) => b.t / 1000);
-  let acc = h.buckets.map(() => 0);
+  const xs = buckets.map((b) => b.t / 1000);
+  let acc = buckets.map(() => 0);
   const stacked = GROUPS.map((g) => {
-    acc = h.buckets.map((b, i) => acc[i] + g.levels.reduce((s, l) => s + (b.levels[l] ?? 0), 0));
+    acc = buckets.map((b, i) => acc[i] + g.levels.reduce((s, l) => s + (b.levels[l] ?? 0), 0));
     return acc;
   });
   const order = [...GROUPS.keys()].reverse();
   const bars = uPlot.paths.bars({ size: [0.92, Infinity], align: 1 });
+  // The whole range asked for, widened when the hits fill only a few buckets (one bucket alone got a range of years).
+  const lo = h.from ?? buckets[0].t;
+  const hi = (h.to ?? buckets[buckets.length - 1].t) + step;
+  const pad = hi - lo < 10 * step ? 5 * step : 0;
+  const xRange = [(lo - pad) / 1000, (hi + pad) / 1000];
   const plot = new uPlot(
     {
       width,
       height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      scales: { x: { time: true, range: (_u, min, max) => [min, max + (h.interval ?? 1000) / 1000] } },
+      scales: { x: { time: true, range: () => xRange } },
       axes: [{ stroke: '#6a737d', grid: { show: false } }, { stroke: '#6a737d', size: 50, grid: { stroke: '#eaeef2' } }],
       series: [{}, ...order.map((i) => ({ label: GROUPS[i].name, fill: GROUPS[i].color, stroke: GROUPS[i].color, width: 0, paths: bars, points: { show: false } }))],
       hooks: {
@@ -55,7 +63,7 @@ export function histogramChart(h, { width, height = 150, onSelect }) {
           (u) => {
             const i = u.cursor.idx;
             if (i === null || i === undefined) return;
-            const b = h.buckets[i];
+            const b = buckets[i];
             readout.textContent = `${fmtTime(b.t)}: ${b.total.toLocaleString()} lines${Object.entries(b.levels).map(([l, n]) => ` · ${l} ${n}`).join('')}`;
           },
         ],
