@@ -52,6 +52,7 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
   if (!opts.store) app.addHook('onClose', async () => store.close());
   const ctx: RouteContext = { store, cfg, streams: { active: 0 } };
 
+  const RETRY_AFTER_S = 5;
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let e: ApiError;
     if (err instanceof ApiError) e = err;
@@ -61,6 +62,8 @@ export async function build(opts: BuildOptions): Promise<FastifyInstance> {
       return reply.code(err.statusCode).send({ error: { code: 'BAD_REQUEST', message: err.message, retriable: false } });
     } else e = new ApiError('INTERNAL', 'internal error', { cause: err });
     if (e.statusCode >= 500) req.log.error({ event: 'requestFailed', code: e.code, err: e.cause ?? e, route: req.routeOptions.url }, e.message);
+    // "Try again" said the standard way too, for clients and proxies that do not read the body.
+    if (e.statusCode === 503 || e.statusCode === 429) reply.header('retry-after', String(RETRY_AFTER_S));
     return reply.code(e.statusCode).send(e.body());
   });
   app.setNotFoundHandler((req, reply) => {
