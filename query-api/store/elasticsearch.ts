@@ -356,17 +356,32 @@ export function createStore(o: StoreOptions): Store {
                   last: { max: { field: '@timestamp' } },
                   warn: { filter: { term: { level: 'WARN' } } },
                   error: { filter: { terms: { level: ['ERROR', 'FATAL'] } } },
-                  id: { top_hits: { size: 1, _source: ['appType', 'appName', 'namespace', 'role', 'pod', 'node', 'container'] } },
                 },
               },
             },
           }),
         ]);
-        type Bucket = { key: string; doc_count: number; first: { value: number | null }; last: { value: number | null }; warn: { doc_count: number }; error: { doc_count: number }; id: { hits: { hits: { _source: Partial<LineDoc> }[] } } };
+        type Bucket = { key: string; doc_count: number; first: { value: number | null }; last: { value: number | null }; warn: { doc_count: number }; error: { doc_count: number } };
         const buckets = (agg.aggregations?.ex as { buckets: Bucket[] }).buckets;
         const appDocs = apps.hits.hits.map((h) => h._source as AppDoc);
         const execDocs = execs.hits.hits.map((h) => h._source as ExecutorDoc);
         if (appDocs.length === 0 && execDocs.length === 0 && buckets.length === 0) return undefined;
+        // Identity from a line only for executors without summary documents: a top hit per executor
+        // in the aggregation above was most of its cost on a first view (bench-overview.ts).
+        const summarised = new Set(execDocs.map((d) => d.executorId));
+        const unsummarised = buckets.filter((b) => !summarised.has(b.key)).map((b) => b.key);
+        const idOf = new Map<string, Partial<LineDoc>>();
+        if (unsummarised.length) {
+          const ids = await client.search({
+            ...lineIndex,
+            size: 0,
+            query: idFilter as never,
+            aggs: { ex: { terms: { field: 'executorId', size: unsummarised.length, include: unsummarised }, aggs: { id: { top_hits: { size: 1, _source: ['appType', 'appName', 'namespace', 'role', 'pod', 'node', 'container'] } } } } },
+          });
+          for (const b of (ids.aggregations?.ex as { buckets: { key: string; id: { hits: { hits: { _source: Partial<LineDoc> }[] } } }[] }).buckets) {
+            idOf.set(b.key, b.id.hits.hits[0]?._source ?? {});
+          }
+        }
 
         const byId = new Map<string, ExecutorView>();
         const view = (id: string) => {
@@ -385,7 +400,7 @@ export function createStore(o: StoreOptions): Store {
         let identity: Partial<LineDoc> = {};
         for (const b of buckets) {
           const v = view(b.key);
-          const id = b.id.hits.hits[0]?._source ?? {};
+          const id = idOf.get(b.key) ?? {};
           identity = { ...id, ...identity };
           v.role ??= id.role;
           v.pod ??= id.pod;
