@@ -2,7 +2,7 @@
 // overview (log-volume histogram, exceptions, the apps list with status).
 // Pure: store/elasticsearch.ts sends them. Every bucket count is bounded here,
 // so no request can ask Elasticsearch for an unbounded number of buckets.
-import { LEVELS } from '../../contract/documents.js';
+import { LEVELS, type AppDoc } from '../../contract/documents.js';
 import type { SortValues } from '../cursor.js';
 
 /** Level key of lines without a parsed level. */
@@ -113,13 +113,8 @@ export type AppStatus = 'running' | 'succeeded' | 'failed' | 'unknown';
 /** Roles whose pod's end is the app's end: Spark's driver, Flink's job manager, a Flume agent. */
 export const LEAD_ROLES = ['driver', 'jobmanager', 'agent'];
 
-export interface AppFacts {
-  appType: string;
-  appId: string;
-  appName?: string;
-  namespace?: string;
-  firstSeen?: number;
-  lastSeen?: number;
+/** An app's summary document, with what its executors' lifecycle facts add. */
+export interface AppFacts extends Omit<AppDoc, 'kind'> {
   executors: number;
   /** Executors (not the lead) that failed: non-zero exit, OOMKilled. */
   failedExecutors: number;
