@@ -128,7 +128,11 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
         const topics = [o.topic, o.deadLetterTopic]
           .filter((t) => !existing.has(t))
           .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries }));
-        if (topics.length) await a.createTopics({ topics, waitForLeaders: true });
+        // kafkajs waits 5 s for the new partitions' leaders by default; a broker under load
+        // (or still electing after a restart) can take longer, and giving up then only means
+        // the next attempt finds the topic half made. The wait is bounded by the session
+        // timeout's scale instead: long enough for a busy broker, short enough to retry.
+        if (topics.length) await a.createTopics({ topics, waitForLeaders: true, timeout: Math.max(30_000, o.sessionTimeoutMs) });
       } catch (err) {
         throw new KafkaSourceError('KAFKA_ADMIN_FAILED', `creating topics failed: ${(err as Error).message}`, true, { cause: err });
       }

@@ -127,11 +127,22 @@ export async function stopAggregator(a: Aggregator, timeoutMs = 30_000) {
   return r;
 }
 
+/**
+ * One request to the real Elasticsearch node. What Elasticsearch documents as
+ * retriable (429: its queues are full; 502-504: not ready, timed out) is tried
+ * again with backoff, bounded (~1 min in all): a busy machine answers so, and
+ * the test is about the pipeline, not the machine. Anything else throws at once.
+ */
 export async function es<T>(esUrl: string, path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<T> {
-  const res = await fetch(`${esUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-  return json;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${esUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const json = (await res.json()) as T;
+    if (res.ok) return json;
+    if (![429, 502, 503, 504].includes(res.status) || attempt >= 8) {
+      throw new Error(`${method} ${path}: HTTP ${res.status}${attempt ? ` (after ${attempt + 1} tries)` : ''} ${JSON.stringify(json).slice(0, 500)}`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(15_000, 250 * 2 ** attempt)));
+  }
 }
 
 export async function lineCount(esUrl: string, n: Names): Promise<number> {

@@ -5,12 +5,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { build } from '../../query-api/app.js';
 import { fixture, testConfig, type Fixture } from './fixture.js';
+import { relay as tcpRelay } from '../helpers/relay.js';
+
+/** A relay to the real Elasticsearch node that can be cut and restored on the same port. */
+function relay(target: URL) {
+  const r = tcpRelay({ host: target.hostname, port: Number(target.port) });
+  return {
+    open: () => r.open(),
+    close: () => r.close(),
+    get url() {
+      return `http://127.0.0.1:${r.port}`;
+    },
+  };
+}
 
 let f: Fixture;
 before(async () => {
@@ -19,38 +32,6 @@ before(async () => {
 after(async () => {
   await f?.close();
 });
-
-/** A relay to the real Elasticsearch node that can be cut and restored on the same port. */
-function relay(target: URL) {
-  let server: net.Server | undefined;
-  const sockets = new Set<net.Socket>();
-  let port = 0;
-  return {
-    get url() {
-      return `http://127.0.0.1:${port}`;
-    },
-    async open() {
-      server = net.createServer((c) => {
-        const up = net.connect(Number(target.port), target.hostname);
-        sockets.add(c).add(up);
-        c.pipe(up).pipe(c);
-        const done = () => {
-          c.destroy();
-          up.destroy();
-        };
-        c.on('error', done).on('close', done);
-        up.on('error', done).on('close', done);
-      });
-      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', () => r()));
-      port = (server!.address() as net.AddressInfo).port;
-    },
-    async close() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    },
-  };
-}
 
 test('Q5: store unreachable -> 503 naming Elasticsearch; recovers by itself', async () => {
   const r = relay(new URL(f.esUrl));
