@@ -118,6 +118,26 @@ export class Tailer {
     return t;
   }
 
+  /**
+   * Node mode: files are opened (and so kept readable) as soon as a pod's log
+   * directory appears, before the pod's identity is known; it is set here,
+   * before the first poll. Nothing was decoded yet, so every file gets a
+   * decoder of the pod's profile from its checkpointed offset.
+   */
+  identify(identity: BaseIdentity, decoder: DecoderOptions): void {
+    this.o.identity = identity;
+    this.o.decoder = decoder;
+    for (const t of this.files.values()) {
+      t.src = this.source(t.entry);
+      t.decoder = new FileDecoder(decoder, t.entry.off, this.o.stats);
+    }
+  }
+
+  /** How many files are tracked (node mode lets a pod's tailer go when none is left). */
+  get size(): number {
+    return this.files.size;
+  }
+
   /** The state to persist: identities of every tracked file and their acknowledged offsets. */
   state(): CollectorState {
     return { v: STATE_VERSION, nextSeq: this.nextSeq, files: [...this.files.values()].map((t) => ({ ...t.entry })) };
