@@ -20,6 +20,16 @@ export interface Ctx {
   out(s: string): void;
   add(f: Figure): void;
   note(s: string): void;
+  /**
+   * Rounds of every measurement that has a reference: the two alternate
+   * (thing, reference, thing, reference, ...) and a ratio is the median of
+   * the rounds' ratios (--rounds, 3; 2 in quick mode).
+   */
+  rounds: number;
+  /**
+   * Figures later parts and the target summary read, by name (targets.ts
+   * lists the names the targets read; a part records what it measured there).
+   */
   shared: Map<string, number>;
 }
 

@@ -13,11 +13,12 @@ import { REPO } from './context.js';
 import { ensureData, type DataSpec } from './generate.js';
 import { PARTS } from './parts/index.js';
 import { summariseProfiles } from './profile.js';
-import { printFigure, writeRun, type Figure, type Run } from './report.js';
+import { printFigure, printTargets, writeRun, type Figure, type Run } from './report.js';
 import { startBenchStack } from './stack.js';
+import { evaluateTargets } from './targets.js';
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).join(',')}] [--out DIR]
-                      [--kafka-brokers HOST:PORT --es-url URL] [--partitions N]
+                      [--kafka-brokers HOST:PORT --es-url URL] [--partitions N] [--rounds N]
 
   --quick           a small data set: checks that the harness works, in seconds
   --only            run these parts only (comma-separated)
@@ -26,6 +27,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).jo
                     use these servers instead of starting the benchmark stack
                     (\`<cache>/bench-stack\`, Kafka :29092, Elasticsearch :29200)
   --partitions      partitions of every topic the benchmarks create (4)
+  --rounds          rounds of every measurement that has a reference in the
+                    same run: the two alternate, each ratio is the median of
+                    the rounds with its spread (3; 2 with --quick)
   --profile         run the collector, aggregator and query API with --cpu-prof
                     (profiles in <out>/profiles) and print their top functions`;
 
@@ -41,6 +45,7 @@ async function main(): Promise<number> {
       'kafka-brokers': { type: 'string' },
       'es-url': { type: 'string' },
       partitions: { type: 'string', default: '4' },
+      rounds: { type: 'string' },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -55,6 +60,11 @@ async function main(): Promise<number> {
   const partitions = Number(a.partitions);
   if (unknown.length || !Number.isInteger(partitions) || partitions < 1) {
     process.stderr.write(`bench: ${unknown.length ? `unknown part ${unknown.join(', ')}` : `--partitions: expected a whole number >= 1, got ${a.partitions}`}\n${USAGE}\n`);
+    return 2;
+  }
+  const rounds = a.rounds === undefined ? (a.quick ? 2 : 3) : Number(a.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+    process.stderr.write(`bench: --rounds: expected a whole number from 1 to 20, got ${a.rounds}\n${USAGE}\n`);
     return 2;
   }
   if (!!a['kafka-brokers'] !== !!a['es-url']) {
@@ -73,10 +83,12 @@ async function main(): Promise<number> {
       kernel: release(), node: process.version, load1AtStart: loadavg()[0] ?? NaN,
     },
     quick: a.quick,
+    rounds,
     figures: [],
+    targets: [],
     notes: [],
   };
-  out(`bench: ${run.machine.cpus} CPUs (${run.machine.cpuModel}), ${(freemem() / 2 ** 30).toFixed(1)} GiB free, load ${run.machine.load1AtStart.toFixed(2)}\n`);
+  out(`bench: ${run.machine.cpus} CPUs (${run.machine.cpuModel}), ${(freemem() / 2 ** 30).toFixed(1)} GiB free, load ${run.machine.load1AtStart.toFixed(2)}; ${rounds} rounds\n`);
 
   const profiles = join(a.out!, 'profiles');
   // The programs under test read it through profile.ts.
@@ -100,6 +112,7 @@ async function main(): Promise<number> {
       printFigure(f, out);
     },
     note: (s) => run.notes.push(s),
+    rounds,
     shared: new Map(),
   };
   try {
@@ -119,7 +132,10 @@ async function main(): Promise<number> {
     await stack?.stop();
   }
   if (a.profile) run.notes.push(...(await summariseProfiles(profiles, out)));
+  run.targets = evaluateTargets(ctx.shared);
+  printTargets(run.targets, out);
   run.finishedMs = Date.now() - started;
+  run.machine.load1AtEnd = loadavg()[0] ?? NaN;
   const files = await writeRun(run, a.out!);
   out(`bench: done in ${Math.round(run.finishedMs / 1000)} s; ${run.figures.length} figures in ${files.json} and ${files.md}\n`);
   return 0;

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { testStack } from '../helpers/stack.js';
 import { PARTS } from './parts/index.js';
 import type { Run } from './report.js';
+import { TARGETS } from './targets.js';
 
 const run = promisify(execFile);
 
@@ -30,6 +31,17 @@ test('the benchmark harness runs every part in quick mode and prints every figur
       assert.match(stdout, new RegExp(`^bench: ${f.part} / ${f.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `, 'm'), `printed: ${f.part} / ${f.name}`);
       assert.ok(md.includes(`| ${f.part} | ${f.name} |`), `in the table: ${f.part} / ${f.name}`);
     }
+    // Every target of the issue has a status, printed and in results.md and results.json.
+    assert.equal(result.targets.length, TARGETS.length);
+    for (const t of result.targets) {
+      assert.ok(['met', 'missed', 'not measured'].includes(t.status), `${t.target}: ${t.status}`);
+      assert.ok(stdout.includes(`${t.target}: ${t.measured}`), `printed: target ${t.target}`);
+      assert.ok(md.includes(`| ${t.target} | **${t.status}**`), `in results.md: target ${t.target}`);
+    }
+    // Quick mode still runs rounds: the ratios of the parts that have references carry them.
+    assert.ok(result.rounds >= 2);
+    assert.ok(result.figures.some((f) => f.part === 'aggregator' && f.rounds?.of === 'ratio' && f.rounds.values.length === result.rounds), 'the aggregator ratio from rounds');
+    assert.match(stdout, /ratio [\d.]+ \(median of \d+ rounds: /);
     assert.match(stdout, /bench: done in \d+ s/);
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Issue 7, part 1: collector throughput on the data set, beside kcat (the raw
 // produce ceiling) and rsyslog (a peer shipper), all into topics with the
 // same settings, acks from all replicas, the same compression.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../collector-run.js';
 import type { Ctx } from '../context.js';
@@ -8,7 +9,9 @@ import { createTopic } from '../context.js';
 import { waitFor } from '../proc.js';
 import { shipWithKcat } from '../refs/kcat.js';
 import { shipWithRsyslog } from '../refs/rsyslog.js';
-import { withRatio } from '../report.js';
+import { fromRounds } from '../report.js';
+import { rounds } from '../stats.js';
+import { recordRounds } from '../targets.js';
 import { failed, type ShipResult } from '../shipper.js';
 
 const COMPRESSION = 'gzip';
@@ -37,24 +40,42 @@ const mb = (r: ShipResult) => (r.failed ? null : r.peakRssBytes / 2 ** 20);
 
 export async function collectorThroughput(ctx: Ctx): Promise<void> {
   const d = ctx.data;
-  ctx.out(`bench: collector throughput on ${d.files.length} files, ${d.lines} lines (${d.events} events), ${(d.bytes / 2 ** 20).toFixed(1)} MiB\n`);
-  const kcat = await shipWithKcat(ctx, `${ctx.runPrefix}-kcat`, COMPRESSION);
-  const col = await shipWithCollector(ctx, `${ctx.runPrefix}-collector`);
-  const rsys = await shipWithRsyslog(ctx, `${ctx.runPrefix}-rsyslog`, COMPRESSION);
-  for (const r of [kcat, col, rsys]) {
-    ctx.out(`bench:   ${r.name}: ${r.failed ? `failed: ${r.failed}` : `${r.seconds.toFixed(2)} s, ${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(1)} MiB, ${r.messages} messages${r.lost ? ` (${r.lost})` : ''}`}\n`);
+  ctx.out(`bench: collector throughput on ${d.files.length} files, ${d.lines} lines (${d.events} events), ${(d.bytes / 2 ** 20).toFixed(1)} MiB, ${ctx.rounds} rounds\n`);
+  // The collector and its references alternate in rounds (kcat, collector,
+  // rsyslog; then rsyslog, collector, kcat; ...): each ratio is the median of
+  // the rounds' ratios, each round's topics its own.
+  const runs: { kcat: ShipResult; col: ShipResult; rsys: ShipResult }[] = [];
+  for (let r = 0; r < ctx.rounds; r++) {
+    const round = {} as (typeof runs)[number];
+    const steps = {
+      kcat: async () => (round.kcat = await shipWithKcat(ctx, `${ctx.runPrefix}-kcat-r${r}`, COMPRESSION)),
+      col: async () => (round.col = await shipWithCollector(ctx, `${ctx.runPrefix}-collector-r${r}`)),
+      rsys: async () => (round.rsys = await shipWithRsyslog(ctx, `${ctx.runPrefix}-rsyslog-r${r}`, COMPRESSION)),
+    };
+    for (const s of r % 2 === 0 ? (['kcat', 'col', 'rsys'] as const) : (['rsys', 'col', 'kcat'] as const)) await steps[s]();
+    runs.push(round);
+    for (const x of [round.kcat, round.col, round.rsys]) {
+      ctx.out(`bench:   round ${r + 1} ${x.name}: ${x.failed ? `failed: ${x.failed}` : `${x.seconds.toFixed(2)} s, ${x.cpuSeconds.toFixed(2)} CPU s, peak RSS ${(x.peakRssBytes / 2 ** 20).toFixed(1)} MiB, ${x.messages} messages${x.lost ? ` (${x.lost})` : ''}`}\n`);
+    }
+    ctx.out(`bench:   round ${r + 1} load ${loadavg()[0]!.toFixed(2)}\n`);
   }
-  const why = (r: ShipResult) => (r.failed ? `${r.name}: ${r.failed.slice(0, 200)}` : r.lost?.slice(0, 300));
-  const colRate = rate(col, d.lines);
-  if (colRate !== null) ctx.shared.set('collectorLinesPerSec', colRate);
+  const all = (k: 'kcat' | 'col' | 'rsys', f: (x: ShipResult) => number | null) => runs.map((x) => f(x[k]));
+  const why = (k: 'kcat' | 'col' | 'rsys') => runs.map((x, i) => (x[k].failed ? `round ${i + 1} ${x[k].name}: ${x[k].failed!.slice(0, 200)}` : x[k].lost?.slice(0, 300))).filter(Boolean).join('; ') || undefined;
+  const colRates = all('col', (x) => rate(x, d.lines));
+  const colRate = rounds(colRates);
+  if (colRate) ctx.shared.set('collectorLinesPerSec', colRate.median);
+  recordRounds(ctx.shared, 'collector.linesPerCpuSecond', rounds(all('col', (x) => (x.failed ? null : d.lines / x.cpuSeconds))));
   const part = 'collector';
-  ctx.add({ part, name: 'throughput', value: colRate, unit: 'lines/s', target: { text: '>= 100,000 lines/s on one core', met: colRate === null ? null : colRate >= 100_000 }, note: why(col) });
-  const vsKcat = withRatio({ part, name: 'throughput vs kcat', value: colRate, unit: 'lines/s', reference: { name: 'kcat', value: rate(kcat, d.lines) } });
-  ctx.add({ ...vsKcat, target: { text: '>= 70% of kcat', met: vsKcat.ratio == null ? null : vsKcat.ratio >= 0.7 }, note: why(kcat) });
-  const vsRsyslog = withRatio({ part, name: 'throughput vs rsyslog', value: colRate, unit: 'lines/s', reference: { name: 'rsyslog', value: rate(rsys, d.lines) } });
-  ctx.add({ ...vsRsyslog, target: { text: 'faster than rsyslog', met: vsRsyslog.ratio == null ? null : vsRsyslog.ratio > 1 }, note: why(rsys) });
-  ctx.add(withRatio({ part, name: 'MB/s', value: col.failed ? null : d.bytes / 1e6 / col.seconds, unit: 'MB/s', reference: { name: 'kcat', value: kcat.failed ? null : d.bytes / 1e6 / kcat.seconds } }));
-  ctx.add(withRatio({ part, name: 'CPU s per million lines', value: perMillion(col, d.lines), unit: 's', reference: { name: 'kcat', value: perMillion(kcat, d.lines) } }));
-  ctx.add(withRatio({ part, name: 'CPU s per million lines vs rsyslog', value: perMillion(col, d.lines), unit: 's', reference: { name: 'rsyslog', value: perMillion(rsys, d.lines) } }));
-  ctx.add(withRatio({ part, name: 'peak RSS', value: mb(col), unit: 'MiB', reference: { name: 'rsyslog', value: mb(rsys) }, note: kcat.failed ? undefined : `kcat ${mb(kcat)?.toFixed(1)} MiB` }));
+  const tput = fromRounds({ part, name: 'throughput', unit: 'lines/s' }, colRates);
+  ctx.add({ ...tput, target: { text: '>= 100,000 lines/s on one core', met: tput.value === null ? null : tput.value >= 100_000 }, note: why('col') });
+  const vsKcat = fromRounds({ part, name: 'throughput vs kcat', unit: 'lines/s' }, colRates, { name: 'kcat', values: all('kcat', (x) => rate(x, d.lines)) });
+  ctx.add({ ...vsKcat, target: { text: '>= 70% of kcat', met: vsKcat.ratio == null ? null : vsKcat.ratio >= 0.7 }, note: why('kcat') });
+  const vsRsyslog = fromRounds({ part, name: 'throughput vs rsyslog', unit: 'lines/s' }, colRates, { name: 'rsyslog', values: all('rsys', (x) => rate(x, d.lines)) });
+  ctx.add({ ...vsRsyslog, target: { text: 'faster than rsyslog', met: vsRsyslog.ratio == null ? null : vsRsyslog.ratio > 1 }, note: why('rsys') });
+  const mbs = (x: ShipResult) => (x.failed ? null : d.bytes / 1e6 / x.seconds);
+  ctx.add(fromRounds({ part, name: 'MB/s', unit: 'MB/s' }, all('col', mbs), { name: 'kcat', values: all('kcat', mbs) }));
+  ctx.add(fromRounds({ part, name: 'CPU s per million lines', unit: 's' }, all('col', (x) => perMillion(x, d.lines)), { name: 'kcat', values: all('kcat', (x) => perMillion(x, d.lines)) }));
+  ctx.add(fromRounds({ part, name: 'CPU s per million lines vs rsyslog', unit: 's' }, all('col', (x) => perMillion(x, d.lines)), { name: 'rsyslog', values: all('rsys', (x) => perMillion(x, d.lines)) }));
+  const kcatRss = rounds(all('kcat', mb));
+  ctx.add({ ...fromRounds({ part, name: 'peak RSS', unit: 'MiB' }, all('col', mb), { name: 'rsyslog', values: all('rsys', mb) }), ...(kcatRss ? { note: `kcat ${kcatRss.median.toFixed(1)} MiB` } : {}) });
 }
