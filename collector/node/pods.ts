@@ -27,6 +27,8 @@ export interface PodInfo {
 
 export interface PodWatchOptions {
   node: string;
+  /** Watch these namespaces, each with its own list and watch (a RoleBinding in each suffices); empty: every namespace (a ClusterRoleBinding). */
+  namespaces: readonly string[];
   maxKnown: number;
   log: Logger;
   retry: RetryPolicy;
@@ -92,14 +94,16 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
     o.onChange?.();
   };
 
-  async function relist(): Promise<string> {
+  async function relist(ns: string | undefined): Promise<string> {
     const present = new Set<string>();
     let cont: string | undefined;
     let rv = '';
     do {
       let timer: NodeJS.Timeout | undefined;
       const page = await Promise.race([
-        api.listPodForAllNamespaces({ fieldSelector, limit: 500, ...(cont ? { _continue: cont } : {}) }),
+        ns === undefined
+          ? api.listPodForAllNamespaces({ fieldSelector, limit: 500, ...(cont ? { _continue: cont } : {}) })
+          : api.listNamespacedPod({ namespace: ns, fieldSelector, limit: 500, ...(cont ? { _continue: cont } : {}) }),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`pod list: no answer within ${LIST_TIMEOUT_MS} ms`)), LIST_TIMEOUT_MS))),
       ]).finally(() => clearTimeout(timer));
       for (const p of page.items) {
@@ -110,13 +114,13 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont && !stopping.signal.aborted);
     // Deleted while no watch was open: still known (their last lines may be unread), marked deleted.
-    for (const info of known.values()) if (!present.has(info.uid) && info.deletedAt === undefined) info.deletedAt = Date.now();
-    log.info({ event: 'podsListed', node: o.node, pods: present.size, known: known.size, resourceVersion: rv }, 'pods of this node listed');
+    for (const info of known.values()) if ((ns === undefined || info.namespace === ns) && !present.has(info.uid) && info.deletedAt === undefined) info.deletedAt = Date.now();
+    log.info({ event: 'podsListed', node: o.node, namespace: ns ?? '*', pods: present.size, known: known.size, resourceVersion: rv }, 'pods of this node listed');
     return rv;
   }
 
   type End = { kind: 'closed' | 'gone'; rv: string; events: number } | { kind: 'failed'; err: Error; rv: string };
-  function watchOnce(rv: string): Promise<End> {
+  function watchOnce(path: string, rv: string): Promise<End> {
     return new Promise((resolve) => {
       let lastRv = rv;
       let events = 0;
@@ -137,7 +141,7 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
       stopping.signal.addEventListener('abort', onStop, { once: true });
       watch
         .watch(
-          '/api/v1/pods',
+          path,
           { fieldSelector, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout + Math.floor(Math.random() * 60) },
           (type: string, obj: V1Pod & { code?: number; message?: string }) => {
             clearTimeout(idle);
@@ -167,18 +171,23 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
 
   let onListed: () => void = () => undefined;
   const listed = new Promise<void>((r) => (onListed = r));
+  const scopes = o.namespaces.length === 0 ? [undefined] : [...new Set(o.namespaces)];
+  let listedScopes = 0;
 
-  void (async () => {
+  const loop = async (ns: string | undefined) => {
+    const path = ns === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
+    let first = true;
     let rv: string | undefined;
     let attempt = 0;
     while (!stopping.signal.aborted) {
       try {
         if (rv === undefined) {
-          rv = await relist();
-          onListed();
+          rv = await relist(ns);
+          if (first && ++listedScopes === scopes.length) onListed();
+          first = false;
         }
         const opened = Date.now();
-        const end = await watchOnce(rv);
+        const end = await watchOnce(path, rv);
         if (stopping.signal.aborted) return;
         if (end.kind === 'gone') {
           log.info({ event: 'podWatchExpired' }, 'resourceVersion expired (410 Gone): relisting');
@@ -192,12 +201,13 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
       } catch (err) {
         if (stopping.signal.aborted) return;
         const ms = backoffMs(o.retry, attempt++);
-        log.warn({ event: 'podWatchError', status: statusCode(err), err: (err as Error).message, retryInMs: ms }, 'pod watch failed, retrying');
+        log.warn({ event: 'podWatchError', namespace: ns ?? '*', status: statusCode(err), err: (err as Error).message, retryInMs: ms }, 'pod watch failed, retrying');
         if (attempt % 5 === 0) rv = undefined;
         await sleep(ms, stopping.signal).catch(() => undefined);
       }
     }
-  })();
+  };
+  for (const ns of scopes) void loop(ns);
 
   return {
     get: (uid) => known.get(uid),

@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   const c = loaded.config;
   const log = createLogger('sparklogs-collector', c.logLevel).child({ mode: 'node', node: c.node });
   let collector: NodeCollector | undefined;
-  const pods = watchNodePods({ node: c.node, maxKnown: c.maxKnownPods, log, retry: { ...DEFAULT_RETRY, maxMs: c.retryMaxMs }, kubeconfig: c.kubeconfig, onChange: () => collector?.poke() });
+  const pods = watchNodePods({ node: c.node, namespaces: c.namespaces, maxKnown: c.maxKnownPods, log, retry: { ...DEFAULT_RETRY, maxMs: c.retryMaxMs }, kubeconfig: c.kubeconfig, onChange: () => collector?.poke() });
   const sink = await createKafkaSink({
     brokers: c.kafkaBrokers,
     clientId: `sparklogs-collector-node-${c.node}`,

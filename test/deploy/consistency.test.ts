@@ -11,7 +11,7 @@ import type { CollectorConfig } from '../../collector/config.js';
 import { resolveIdentity } from '../../collector/identity.js';
 import { DEPLOY, isKustomization, loadYaml, rel, renderKustomization, topKustomizations, yamlFiles } from './manifests.js';
 import {
-  ENV_PREFIX, allContainers, applied, find, loadAs, optionEnvNames, podSites, resolveEnv, serviceOf, servesPath,
+  ENV_PREFIX, NODE_COLLECTOR, allContainers, applied, find, loadAs, optionEnvNames, podSites, resolveEnv, serviceOf, servesPath,
   type Container, type PodSite, type PodSpec,
 } from './pods.js';
 import { jobsNamespace } from './spark-conf.js';
@@ -222,6 +222,30 @@ test('the aggregator watches pods only where it may list and watch them', () => 
     }
   }
   assert.ok(checked >= 2);
+});
+
+test('the node collector (node mode) watches pods only in namespaces where a RoleBinding lets it, and reads the pod logs read-only', () => {
+  let checked = 0;
+  for (const site of sites) {
+    for (const c of allContainers(site.spec)) {
+      if (serviceOf(c) !== NODE_COLLECTOR) continue;
+      checked++;
+      const config = loadAs(NODE_COLLECTOR, c, resolveEnv(c, site.namespace, objects).env);
+      const namespaces = config.namespaces as string[];
+      assert.ok(namespaces.length > 0, `${site.where}: watching every namespace needs a ClusterRoleBinding, which sparklogs does not ship`);
+      for (const ns of namespaces) {
+        const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata?.namespace === ns
+          && (o as unknown as { subjects: { kind: string; name: string; namespace?: string }[] }).subjects.some((s) => s.kind === 'ServiceAccount' && s.name === site.spec.serviceAccountName && s.namespace === site.namespace));
+        assert.ok(binding, `${site.where}: no RoleBinding in ${ns} for ${site.namespace}/${site.spec.serviceAccountName}`);
+      }
+      const logs = c.volumeMounts?.find((v) => v.mountPath === config.podLogDir);
+      assert.ok(logs?.readOnly, `${site.where}: ${String(config.podLogDir)} is not mounted read-only`);
+      assert.ok(site.spec.volumes?.some((v) => v.name === logs.name && 'hostPath' in v), `${site.where}: the pod logs are not the node's (hostPath)`);
+      const state = c.volumeMounts?.find((v) => v.mountPath === config.stateDir);
+      assert.ok(state && !state.readOnly && site.spec.volumes?.some((v) => v.name === state.name && 'hostPath' in v), `${site.where}: checkpoints must be on the node (a writable hostPath)`);
+    }
+  }
+  assert.ok(checked >= 1, 'the node-collector component');
 });
 
 test('every copy of the endpoints ConfigMap says the same', () => {

@@ -8,6 +8,7 @@ import type { TObject } from '@sinclair/typebox';
 import { envNames, loadConfig } from '../../contract/config.js';
 import { CollectorConfigSchema } from '../../collector/config.js';
 import { SpoolConfigSchema } from '../../collector/spool/config.js';
+import { NodeConfigSchema } from '../../collector/node/config.js';
 import { ConfigSchema as AggregatorConfigSchema } from '../../aggregator/config.js';
 import { ConfigSchema as QueryApiConfigSchema } from '../../query-api/config.js';
 import { compilePatterns } from '../../collector/sources/scan.js';
@@ -58,9 +59,13 @@ export const SERVICES: Record<string, Service> = {
 export const ENV_PREFIX = 'SPARKLOGS_';
 
 const SPOOL: Service = { program: 'sparklogs-spool', schema: SpoolConfigSchema, dir: 'collector' };
-/** The program a container runs: by image, and for the collector image by command (sparklogs-spool shares it). */
+/** The collector in node mode (a DaemonSet: --mode node), which reads the kubelet's pod log files. */
+export const NODE_COLLECTOR: Service = { program: 'sparklogs-collector --mode node', schema: NodeConfigSchema, dir: 'collector' };
+/** The program a container runs: by image, and for the collector image by command (sparklogs-spool shares it) and mode. */
 export const serviceOf = (c: Container) => {
   if (c.image?.replace(/[:@].*$/, '') === 'sparklogs/collector' && (c.command ?? []).some((x) => x.endsWith('/spool-main.js'))) return SPOOL;
+  const args = c.args ?? [];
+  if (c.image?.replace(/[:@].*$/, '') === 'sparklogs/collector' && (args.includes('--mode=node') || (args.includes('--mode') && args[args.indexOf('--mode') + 1] === 'node'))) return NODE_COLLECTOR;
   // The image used for a one-off step (node -e ...) runs none of the services.
   if (c.command && !c.command.some((x) => x.endsWith('.js'))) return undefined;
   return c.image ? SERVICES[c.image.replace(/[:@].*$/, '')] : undefined;
