@@ -37,6 +37,12 @@ export const VM_WARNING = /^(?:(?:OpenJDK|Java HotSpot\(TM\)) 64-Bit Server VM w
 const GC_UNIFIED_START = /^\[(?:\d{1,12}(?:[.,]\d{1,9})?(?:s|ms|ns)|trace|debug|info|warning|error) *\]\[/;
 /** -XX:+PrintGCDetails (Java 8): `12.345: [GC (Allocation Failure) …` or `[GC (…` without -XX:+PrintGCTimeStamps. */
 const GC_LEGACY_START = /^(?:\d{1,9}\.\d{3}: )?\[(?:Full GC|GC)[ (]/;
+/**
+ * What Spark prints to stderr itself, outside log4j, as its logging starts: each line an event, not
+ * the rest of the log line before it (where Spark 4's executors switch to JSON, this line comes
+ * between the last plain line and the first JSON object).
+ */
+export const SPARK_CONSOLE = /^(?:Using Spark's default log4j profile: |Setting default log level to ")/;
 /** Python logging's default format (`%(levelname)s:%(name)s:%(message)s`): `WARNING:py4j.clientserver:…`. */
 export const PY_DEFAULT = /^(CRITICAL|ERROR|WARNING|INFO|DEBUG):([^\s:][^:\n]{0,255}):/;
 /** Python's printout of an uncaught exception (a PySpark driver's last words) and of logging.exception. */
@@ -81,6 +87,9 @@ export function startsEvent(line: string, prev?: string): boolean {
     case 87 /* W */: return PY_DEFAULT.test(line) || VM_WARNING.test(line);
     case 67 /* C */: case 68 /* D */: case 73 /* I */: return PY_DEFAULT.test(line);
     case 74 /* J */: case 79 /* O */: return VM_WARNING.test(line);
+    case 85 /* U */: case 83 /* S */: return SPARK_CONSOLE.test(line);
+    // A carriage return first: a terminal's redraw (Spark's console progress bar), not the rest of the event before.
+    case 13 /* \r */: return true;
     default: return false;
   }
 }

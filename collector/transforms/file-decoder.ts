@@ -91,14 +91,14 @@ export class FileDecoder {
   private line(off: number, text: string, tr: boolean): void {
     if (this.format === 'auto') this.format = parseCri(text) ? 'cri' : 'plain';
     if (this.format === 'plain') {
-      this.joiner.add(tr ? { off, t: this.now, m: text, tr: 1 } : { off, t: this.now, m: text });
+      this.add(tr ? { off, t: this.now, m: text, tr: 1 } : { off, t: this.now, m: text }, off);
       return;
     }
     const c = parseCri(text);
     if (!c) {
       // A line the kubelet did not write (or a cut one): kept as text, counted.
       this.stats.criInvalid++;
-      this.joiner.add(tr ? { off, t: this.now, m: text, tr: 1 } : { off, t: this.now, m: text });
+      this.add(tr ? { off, t: this.now, m: text, tr: 1 } : { off, t: this.now, m: text }, off);
       return;
     }
     let p = this.partials.get(c.s);
@@ -123,7 +123,37 @@ export class FileDecoder {
       this.joiner.add(this.partialEvent(p, c.s));
       return;
     }
-    this.joiner.add(tr ? { off, t: c.t, m: c.text, s: c.s, tr: 1 } : { off, t: c.t, m: c.text, s: c.s });
+    // The content's offset: after the runtime's prefix (time, stream, tag; ASCII) in the line.
+    this.add(tr ? { off, t: c.t, m: c.text, s: c.s, tr: 1 } : { off, t: c.t, m: c.text, s: c.s }, off + text.length - c.text.length);
+  }
+
+  /**
+   * A line to the joiner; where it holds a carriage return followed by the start of an event, as
+   * a terminal would show it: a console progress bar redrawn with \r and a log line written
+   * over it (a PySpark driver's stderr: `\r[Stage 3:>   (0 + 1) / 1]\r26/11/30 15:53:55 WARN …`)
+   * are two events, the log line's header at the start of its own. The part after the \r starts
+   * at its own byte (`at`: the first byte of the line's text), so its event has an offset, and an
+   * id, of its own; a restart re-reads the whole line (the joiner's openFrom) and splits it again
+   * the same way. Only the first 4 KiB after a \r are tested: bounded work on hostile lines.
+   */
+  private add(ev: LogEvent, at: number): void {
+    const isStart = this.o.multiline.isStart;
+    const m = ev.m;
+    let cr = isStart ? m.indexOf('\r') : -1;
+    if (cr < 0 || cr === m.length - 1) return this.joiner.add(ev);
+    const { tr, ...piece } = ev;
+    let from = 0;
+    while (cr >= 0 && cr < m.length - 1) {
+      if (isStart!(m.slice(cr + 1, cr + 1 + 4096))) {
+        if (cr > from) this.joiner.add({ ...piece, off: at + Buffer.byteLength(m.slice(0, from)), m: m.slice(from, cr) }, ev.off);
+        from = cr + 1;
+      }
+      cr = m.indexOf('\r', cr + 1);
+    }
+    if (from === 0) return this.joiner.add(ev);
+    const last: LogEvent = { ...piece, off: at + Buffer.byteLength(m.slice(0, from)), m: m.slice(from) };
+    if (tr) last.tr = tr;
+    this.joiner.add(last, ev.off);
   }
 
   private partialEvent(p: Partial, s: 'stdout' | 'stderr'): LogEvent {

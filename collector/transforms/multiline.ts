@@ -24,6 +24,8 @@ export interface MultilineOptions {
 
 interface Pending {
   ev: LogEvent;
+  /** Where a re-read must begin to cut this event again: its line's first byte (ev.off may be inside the line). */
+  from: number;
   parts: string[];
   bytes: number;
   /** The last non-empty line. */
@@ -38,7 +40,8 @@ export class MultilineJoiner {
     private readonly out: (e: LogEvent) => void,
   ) {}
 
-  add(ev: LogEvent): void {
+  /** `from`: the first byte of the line `ev` comes from, when ev.off is inside it. */
+  add(ev: LogEvent, from = ev.off): void {
     if (!this.o.isStart) return this.out(ev);
     const key = ev.s ?? '';
     const p = this.pending.get(key);
@@ -63,13 +66,13 @@ export class MultilineJoiner {
       this.out(ev);
       return;
     }
-    this.pending.set(key, { ev, parts: [ev.m], bytes: ev.m.length, last: ev.m });
+    this.pending.set(key, { ev, from, parts: [ev.m], bytes: ev.m.length, last: ev.m });
   }
 
   /** Offset of the earliest event still open, if any: checkpoints never pass it. */
   openFrom(): number | undefined {
     let min: number | undefined;
-    for (const p of this.pending.values()) if (min === undefined || p.ev.off < min) min = p.ev.off;
+    for (const p of this.pending.values()) if (min === undefined || p.from < min) min = p.from;
     return min;
   }
 
