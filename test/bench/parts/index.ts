@@ -17,5 +17,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   freshness,
   query: queryLatency,
   sizing,
-  'node-mode': (ctx) => import('./node-mode.js').then((m) => m.nodeMode(ctx)),
+  peers: (ctx) => import('./peers.js').then((m) => m.peerShippers(ctx)),
 };
