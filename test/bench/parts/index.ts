@@ -18,4 +18,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   query: queryLatency,
   sizing,
   peers: (ctx) => import('./peers.js').then((m) => m.peerShippers(ctx)),
+  'node-mode': (ctx) => import('./node-mode.js').then((m) => m.nodeMode(ctx)),
 };
