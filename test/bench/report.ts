@@ -74,7 +74,7 @@ export function fromRounds(f: Omit<Figure, 'value' | 'reference' | 'ratio' | 'ro
 /** "median of 3 rounds: 0.90..1.01, ±6%", and UNSTABLE past ±10%. */
 export function spreadText(r: Figure['rounds']): string {
   if (!r) return '';
-  return `median of ${r.values.length} rounds: ${fmt(r.min)}..${fmt(r.max)}, ±${(r.spread * 100).toFixed(0)}%${r.unstable ? ', UNSTABLE' : ''}`;
+  return `median of ${r.values.length}${r.failed ? ` of ${r.values.length + r.failed}` : ''} rounds: ${fmt(r.min)}..${fmt(r.max)}, ±${(r.spread * 100).toFixed(0)}%${r.unstable ? ', UNSTABLE' : ''}${r.failed ? `, ${r.failed} failed` : ''}`;
 }
 
 const met = (t: Figure['target']) => (t ? (t.met === null ? 'not measured' : t.met ? 'met' : 'NOT MET') : '');
@@ -92,7 +92,7 @@ export function printFigure(f: Figure, out: (s: string) => void): void {
 export function markdown(run: Run): string {
   const m = run.machine;
   const rows = run.figures.map((f) =>
-    `| ${f.part} | ${f.name} | ${fmt(f.value, f.unit)} | ${f.reference ? `${f.reference.name}: ${fmt(f.reference.value, f.reference.unit ?? f.unit)}` : ''} | ${f.ratio !== undefined ? fmt(f.ratio) : ''} | ${f.rounds ? `${f.rounds.unstable ? '**UNSTABLE** ' : ''}${f.rounds.of === 'value' ? 'value ' : ''}${fmt(f.rounds.min)}..${fmt(f.rounds.max)} (±${(f.rounds.spread * 100).toFixed(0)}%, ${f.rounds.values.length} rounds)` : ''} | ${f.target ? `${f.target.text}: **${met(f.target)}**` : ''} | ${f.note ?? ''} |`);
+    `| ${f.part} | ${f.name} | ${fmt(f.value, f.unit)} | ${f.reference ? `${f.reference.name}: ${fmt(f.reference.value, f.reference.unit ?? f.unit)}` : ''} | ${f.ratio !== undefined ? fmt(f.ratio) : ''} | ${f.rounds ? `${f.rounds.unstable ? '**UNSTABLE** ' : ''}${f.rounds.of === 'value' ? 'value ' : ''}${fmt(f.rounds.min)}..${fmt(f.rounds.max)} (±${(f.rounds.spread * 100).toFixed(0)}%, ${f.rounds.values.length}${f.rounds.failed ? ` of ${f.rounds.values.length + f.rounds.failed}` : ''} rounds)` : ''} | ${f.target ? `${f.target.text}: **${met(f.target)}**` : ''} | ${f.note ?? ''} |`);
   return [
     `Command: \`${run.command}\`${run.quick ? ' (quick mode: a smoke test, figures are not meaningful)' : ''}`,
     `Started ${run.started}, took ${Math.round(run.finishedMs / 1000)} s.`,

@@ -17,13 +17,16 @@ export function median(xs: number[]): number {
 export const UNSTABLE_SPREAD = 0.1;
 
 /**
- * What a figure measured in several rounds reports: the median of the rounds,
- * their range, and the spread as ±: the largest distance of a round from the
- * median, as a share of the median. A round that failed (null) makes the
- * whole summary null: a median of the rounds that worked would hide it.
+ * What a figure measured in several rounds reports: the median of the rounds
+ * that completed, their range, and the spread as ±: the largest distance of a
+ * round from the median, as a share of the median. Failed rounds (null) are
+ * left out and counted, so a report says "2 of 3 rounds"; null when none
+ * completed.
  */
 export interface Rounds {
   values: number[];
+  /** Rounds that failed and are not in values. */
+  failed: number;
   median: number;
   min: number;
   max: number;
@@ -33,9 +36,9 @@ export interface Rounds {
 }
 
 export function rounds(xs: (number | null | undefined)[]): Rounds | null {
-  if (xs.length === 0 || xs.some((x) => x === null || x === undefined || !Number.isFinite(x))) return null;
-  const values = xs as number[];
+  const values = xs.filter((x): x is number => x !== null && x !== undefined && Number.isFinite(x));
+  if (values.length === 0) return null;
   const m = median(values);
   const spread = m === 0 ? (values.every((v) => v === 0) ? 0 : Infinity) : Math.max(...values.map((v) => Math.abs(v - m))) / Math.abs(m);
-  return { values, median: m, min: Math.min(...values), max: Math.max(...values), spread, unstable: values.length > 1 && spread > UNSTABLE_SPREAD };
+  return { values, failed: xs.length - values.length, median: m, min: Math.min(...values), max: Math.max(...values), spread, unstable: values.length > 1 && spread > UNSTABLE_SPREAD };
 }

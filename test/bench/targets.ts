@@ -44,12 +44,14 @@ export function recordRounds(shared: Figures, key: string, r: Rounds | null): vo
   shared.set(`${key}.min`, r.min);
   shared.set(`${key}.max`, r.max);
   shared.set(`${key}.rounds`, r.values.length);
+  shared.set(`${key}.failedRounds`, r.failed);
 }
 
 const spreadText = (f: Figures, key: string) => {
   const n = f.get(`${key}.rounds`);
   if (n === undefined) return '';
-  return ` (median of ${n} rounds, ${fmt(f.get(`${key}.min`))}..${fmt(f.get(`${key}.max`))}, ±${((f.get(`${key}.spread`) ?? NaN) * 100).toFixed(0)}%)`;
+  const failed = f.get(`${key}.failedRounds`) ?? 0;
+  return ` (median of ${n}${failed ? ` of ${n + failed}` : ''} rounds, ${fmt(f.get(`${key}.min`))}..${fmt(f.get(`${key}.max`))}, ±${((f.get(`${key}.spread`) ?? NaN) * 100).toFixed(0)}%)`;
 };
 const unstable = (f: Figures, ...keys: string[]) => keys.some((k) => (f.get(`${k}.spread`) ?? 0) > 0.1);
 const first = (f: Figures, ...keys: string[]) => keys.find((k) => f.get(k) !== undefined);

@@ -85,9 +85,10 @@ export async function aggregatorThroughput(ctx: Ctx): Promise<void> {
     ]).filter(Boolean).join('; ');
 
     const okRates = aggRate.filter((x): x is number => x !== null);
-    if (okRates.length === rounds.length) ctx.shared.set('pipelineLinesPerSec', median(okRates));
+    if (okRates.length) ctx.shared.set('pipelineLinesPerSec', median(okRates));
     const cpus = rounds.map((x) => cpuPerM(x.agg));
-    if (cpus.every((c) => c !== null)) ctx.shared.set('aggregatorCpuSecondsPerLine', median(cpus as number[]) / 1e6);
+    const okCpus = cpus.filter((c): c is number => c !== null);
+    if (okCpus.length) ctx.shared.set('aggregatorCpuSecondsPerLine', median(okCpus) / 1e6);
 
     const vsDirect = fromRounds({ part: 'aggregator', name: 'throughput', unit: 'lines/s' }, aggRate, { name: 'direct bulk', values: directRate });
     recordRounds(ctx.shared, 'pipeline.vsDirectBulk', summarise(aggRate.map((a, i) => (a !== null && directRate[i] ? a / directRate[i]! : null))));

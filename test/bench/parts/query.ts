@@ -160,6 +160,7 @@ export async function queryLatency(ctx: Ctx): Promise<void> {
         ctx.shared.set(`${key}.min`, (fig.rounds.min - 1) * 100);
         ctx.shared.set(`${key}.max`, (fig.rounds.max - 1) * 100);
         ctx.shared.set(`${key}.rounds`, fig.rounds.values.length);
+        ctx.shared.set(`${key}.failedRounds`, fig.rounds.failed);
       }
       ctx.add({ part, name, value: v, unit: '%', ratio: fig.ratio ?? null, ...(fig.rounds ? { rounds: fig.rounds } : {}), target: { text: '<= 15% over direct', met: v === null ? null : v <= 15 }, note: 'the ratio is API p50 / direct p50, median of the rounds' });
     };

@@ -14,7 +14,7 @@ import { startMeasured, waitFor } from '../proc.js';
 import { failed, type ShipResult } from '../shipper.js';
 
 const run = promisify(execFile);
-const STALL_MS = 15_000;
+const STALL_MS = 30_000;
 const OMKAFKA = ['/usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so', '/usr/lib/aarch64-linux-gnu/rsyslog/omkafka.so', '/usr/lib/rsyslog/omkafka.so'];
 
 async function ensureRsyslog(ctx: Ctx): Promise<string | undefined> {
