@@ -61,13 +61,22 @@ function dated(line: string, at: number): boolean {
   return ISO_START.test(line) || GC_LEGACY_START.test(line);
 }
 
-/** A Python log line, the only kind a traceback after it belongs to (logging.exception). */
+/** Python levels at which a log line prints a traceback under it (logging.exception is ERROR; exc_info=True mostly WARNING or worse). */
+const PY_TRACE_LEVELS = new Set(['CRITICAL', 'ERROR', 'WARNING']);
+
+/**
+ * A Python log line that a traceback after it belongs to (logging.exception, exc_info): one at
+ * WARNING or worse. After an INFO or DEBUG line a traceback is the program's own uncaught one (a
+ * PySpark driver's `INFO:…:stopped`, then its last words): an event of its own.
+ */
 function pythonHeader(line: string): boolean {
-  if (PY_DEFAULT.test(line)) return true;
+  const d = PY_DEFAULT.exec(line);
+  if (d) return PY_TRACE_LEVELS.has(d[1]!);
   const m = ISO_HEADER.exec(line);
   if (!m) return false;
   PY_ASCTIME_REST.lastIndex = m[0].length;
-  return PY_ASCTIME_REST.test(line);
+  const a = PY_ASCTIME_REST.exec(line);
+  return a !== null && PY_TRACE_LEVELS.has(a[2]!);
 }
 
 /**

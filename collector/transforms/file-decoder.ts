@@ -144,7 +144,8 @@ export class FileDecoder {
     const { tr, ...piece } = ev;
     let from = 0;
     while (cr >= 0 && cr < m.length - 1) {
-      if (isStart!(m.slice(cr + 1, cr + 1 + 4096))) {
+      // Not between two \r (a redraw of the bar itself, which stays one event), and only before a start.
+      if (m.charCodeAt(cr + 1) !== 13 && isStart!(m.slice(cr + 1, cr + 1 + 4096))) {
         if (cr > from) this.joiner.add({ ...piece, off: at + Buffer.byteLength(m.slice(0, from)), m: m.slice(from, cr) }, ev.off);
         from = cr + 1;
       }

@@ -58,25 +58,37 @@ export function pipeline(bytes: Buffer, appType: 'spark' | 'flink' | 'flume', no
   return lineItems({ v: 1, src, lines: d.take() }, names('sparklogs'), utc).map((i) => ({ text: i.event.m, doc: i.doc }));
 }
 
+/** An event's text less the empty lines at its end (an empty line between two events is the first's; the truth never has it). */
+const bare = (text: string) => text.replace(/\n+$/, '');
+
 const two = (n: number) => String(n).padStart(2, '0');
 /** The event's header as printed, and its whole text less its last newline. */
 function rendered(t: Truth): { head: string; text: string } {
-  if (t.text !== undefined) return { head: '', text: t.text };
+  if (t.text !== undefined) return { head: '', text: bare(t.text) };
   let head = t.head;
   if (head === undefined) {
     const d = new Date(t.ms!);
     head = `${two(d.getUTCFullYear() % 100)}/${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${t.level} ${t.logger!.split('.').pop()}: `;
   }
   const trace = (t.trace ?? '').trim().replace(/\n+$/, '');
-  return { head, text: `${head}${t.msg}${trace ? `\n${trace}` : ''}` };
+  return { head, text: bare(`${head}${t.msg}${trace ? `\n${trace}` : ''}`) };
 }
 
-/** The exception a trace names: Java's first line, Python's last. */
+/**
+ * The exception a trace names: Java's first line; in Python's, the first line after the last
+ * `Traceback (most recent call last):` that is not one of its indented frames (the exception's
+ * own message may run over many lines: a Py4JJavaError holds the Java trace).
+ */
 function exceptionOf(t: Truth): string | undefined {
   if (t.exception !== undefined) return t.exception;
   const trace = (t.trace ?? '').trim();
   if (!trace) return undefined;
-  const line = trace.startsWith('Traceback (most recent call last):') ? trace.split('\n').pop()! : trace.split('\n')[0]!;
+  let line = trace.split('\n')[0]!;
+  if (line === 'Traceback (most recent call last):') {
+    const lines = trace.split('\n');
+    const from = lines.lastIndexOf('Traceback (most recent call last):');
+    line = lines.slice(from + 1).find((l) => !l.startsWith(' ')) ?? '';
+  }
   return /^\s*([\w$.]+)(?::|$)/.exec(line)?.[1];
 }
 
@@ -90,7 +102,7 @@ function fieldsWrong(doc: LineDoc, want: { ms?: number; level?: string; logger?:
   if (doc.logger !== want.logger) wrong.push(`logger ${doc.logger} != ${want.logger}`);
   if (want.thread !== undefined && doc.thread !== want.thread) wrong.push(`thread ${doc.thread} != ${want.thread}`);
   if (doc.exception !== want.exception) wrong.push(`exception ${doc.exception} != ${want.exception}`);
-  if (want.message !== undefined && doc.message !== want.message) wrong.push(`message ${JSON.stringify(doc.message.slice(0, 80))} != ${JSON.stringify(want.message.slice(0, 80))}`);
+  if (want.message !== undefined && bare(doc.message) !== want.message) wrong.push(`message ${JSON.stringify(doc.message.slice(0, 80))} != ${JSON.stringify(want.message.slice(0, 80))}`);
   if (want.mdc !== undefined && JSON.stringify(doc.mdc) !== JSON.stringify(want.mdc)) wrong.push(`mdc ${JSON.stringify(doc.mdc)} != ${JSON.stringify(want.mdc)}`);
   return wrong;
 }
@@ -122,8 +134,8 @@ export function checkFile(run: string, f: string): FileResult {
   // looked for near where the last one was, then anywhere.
   let i = 0;
   const find = (text: string): number => {
-    for (let k = Math.max(0, i - 50); k < Math.min(events.length, i + 50); k++) if (!used[k] && events[k]!.text === text) return k;
-    return events.findIndex((e, k) => !used[k] && e.text === text);
+    for (let k = Math.max(0, i - 50); k < Math.min(events.length, i + 50); k++) if (!used[k] && bare(events[k]!.text) === text) return k;
+    return events.findIndex((e, k) => !used[k] && bare(e.text) === text);
   };
   for (const t of truth) {
     const { head, text } = rendered(t);

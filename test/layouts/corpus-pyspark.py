@@ -39,6 +39,7 @@ class Truth(logging.Handler):
 
     def emit(self, record):
         trace = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n") if record.exc_info else ""
+        kind = record.exc_info[0] if record.exc_info else None
         write_truth({
             "head": f"{record.levelname}:{record.name}:",
             "ms": int(record.created * 1000),
@@ -48,12 +49,18 @@ class Truth(logging.Handler):
             "thread": record.threadName,
             "msg": record.getMessage(),
             "trace": trace,
+            **({"exception": name_of(kind)} if kind else {}),
         })
+
+
+def name_of(kind):
+    """The exception's name as Python prints it at the end of a traceback."""
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def excepthook(kind, value, tb):
     text = "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
-    write_truth({"text": text, "timeless": True, "level": "ERROR", "exception": kind.__name__})
+    write_truth({"text": text, "timeless": True, "level": "ERROR", "exception": name_of(kind)})
     sys.__excepthook__(kind, value, tb)
 
 

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { checkCorpus } from './check-corpus.js';
 import { decoderOptions, decoderSettings } from '../../collector/spool/spool.js';
 import { FileDecoder, newDecoderStats } from '../../collector/transforms/file-decoder.js';
+import { startsEvent } from '../../contract/layouts.js';
 
 test('the real-log corpus: every event cut and parsed right', () => {
   const results = checkCorpus();
@@ -22,7 +23,7 @@ test('the real-log corpus: every event cut and parsed right', () => {
     assert.equal(r.good, r.cut, `${r.file}: every event cut is one known event`);
   }
   const runs = new Set(results.map((r) => r.file.split('/')[0]));
-  const want = ['spark-3.5-default', 'spark-4-default', 'spark-4-structured', 'flume-1.11'];
+  const want = ['spark-3.5-default', 'spark-4-default', 'spark-4-structured', 'pyspark-4', 'flink-2.3', 'flume-1.11'];
   assert.deepEqual(want.filter((r) => !runs.has(r)), [], [...runs].join(', '));
   assert.ok(results.reduce((s, r) => s + r.good, 0) > 1000);
 });
@@ -50,4 +51,19 @@ test("a console progress bar redrawn with \\r and a log line written over it: tw
   const again = cut(bytes.subarray(second), second);
   again.flush(0);
   assert.deepEqual(again.take().map((e) => [e.off, e.m]), events.slice(1).map((e) => [e.off, e.m]));
+});
+
+test("a Python traceback joins a WARNING or worse Python line (logging.exception, exc_info), not an INFO or DEBUG one (a PySpark driver's last words after `INFO:…:stopped`)", () => {
+  const tb = 'Traceback (most recent call last):';
+  for (const [prev, starts] of [
+    ['INFO:corpus.driver:stopped', true],
+    ['DEBUG:py4j.clientserver:Answer received', true],
+    ['WARNING:etl.job:retrying', false],
+    ['ERROR:corpus.driver:the job with the big task failed', false],
+    ['CRITICAL:etl.job:giving up', false],
+    ['2024-11-21 06:20:00,123 - etl.job - INFO - done', true],
+    ['2024-11-21 06:20:00,123 - etl.job - ERROR - parse failed', false],
+    ['The above exception was the direct cause of the following exception:', false],
+    ['26/11/30 16:06:12 INFO SparkContext: Successfully stopped SparkContext', true],
+  ] as const) assert.equal(startsEvent(tb, prev), starts, prev);
 });
