@@ -232,7 +232,7 @@ export class NodeCollector {
         if (existsSync(join(c.podLogDir, podDir, container))) continue;
         const files = await new StateFile(join(root, podDir, container), this.p.log).load().then((l) => l.state.files.filter((f) => f.off >= 0), () => []);
         this.metrics?.dropped.inc({ reason: 'file_gone_at_start' }, files.length);
-        this.p.log.warn({ event: 'checkpointPodGone', podDir, container, files: files.map((f) => ({ file: f.path, off: f.off })) }, 'a checkpointed pod container\'s log directory is gone: the kubelet deleted it while this collector was not running; what was not read is lost');
+        this.p.log.warn({ event: 'checkpointPodGone', podDir, container, files: files.map((f) => ({ file: f.path, off: f.off })) }, 'a checkpointed pod container\'s log directory is gone: the kubelet removed it while this collector was not running; its unread end (if any) cannot be read');
         await rm(join(root, podDir, container), { recursive: true, force: true });
       }
       await rmdir(join(root, podDir)).catch(() => undefined);
