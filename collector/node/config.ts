@@ -42,6 +42,7 @@ export const NodeConfigSchema = Type.Composite([
     maxWaiting: Int('Most pod containers held open while their pod is not known yet; beyond it, the oldest is shipped under its directory\'s name at once.', 500, 1, 100_000),
     maxKnownPods: Int('Most pods whose identity is remembered (alive and recently deleted).', 5000, 10, 1_000_000),
     discoverIntervalMs: Int('How often the pod log directory is scanned for new pods and containers.', 500, 10, 60_000),
+    watchPods: Type.Boolean({ description: 'Describe pods through the Kubernetes API (identity from their labels). false: no API access; every pod container ships under its directory\'s namespace/pod (app type generic) after identityWaitMs.', default: true }),
     kubeconfig: Type.Optional(Type.String({ description: 'A kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the in-cluster service account).', minLength: 1 })),
   }),
 ]);

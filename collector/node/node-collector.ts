@@ -53,7 +53,8 @@ export interface NodeParts {
   config: NodeConfig;
   sink: LineSink;
   log: Logger;
-  pods: { get(uid: string): PodInfo | undefined };
+  /** The pods of this node; listedAt: when the first complete list arrived (undefined before). */
+  pods: { get(uid: string): PodInfo | undefined; listedAt(): number | undefined };
   metrics: (unread: () => { file: string; bytes: number }[]) => CollectorMetrics;
   now?: () => number;
 }
@@ -368,7 +369,12 @@ export class NodeCollector {
         }
         continue;
       }
-      if (now - u.since >= this.p.config.identityWaitMs) await this.fallback(u, `the API did not describe the pod within ${this.p.config.identityWaitMs} ms`);
+      // The wait counts from the first complete list: before it, a pod that is simply not listed yet
+      // (the API server down at start-up) must not ship under its directory's name.
+      const listedAt = this.p.pods.listedAt();
+      if (listedAt !== undefined && now - Math.max(u.since, listedAt) >= this.p.config.identityWaitMs) {
+        await this.fallback(u, `the API did not describe the pod within ${this.p.config.identityWaitMs} ms of listing this node's pods`);
+      }
     }
   }
 

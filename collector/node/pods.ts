@@ -41,6 +41,8 @@ export interface PodWatchOptions {
 
 export interface NodePods {
   get(uid: string): PodInfo | undefined;
+  /** When every watched namespace had been listed once (undefined before). */
+  listedAt(): number | undefined;
   readonly size: number;
   /** Resolves after the first complete list. */
   readonly listed: Promise<void>;
@@ -169,8 +171,12 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
     });
   }
 
+  let listedAt: number | undefined;
   let onListed: () => void = () => undefined;
-  const listed = new Promise<void>((r) => (onListed = r));
+  const listed = new Promise<void>((r) => (onListed = () => {
+    listedAt = Date.now();
+    r();
+  }));
   const scopes = o.namespaces.length === 0 ? [undefined] : [...new Set(o.namespaces)];
   let listedScopes = 0;
 
@@ -211,6 +217,7 @@ export function watchNodePods(o: PodWatchOptions): NodePods {
 
   return {
     get: (uid) => known.get(uid),
+    listedAt: () => listedAt,
     get size() {
       return known.size;
     },

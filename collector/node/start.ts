@@ -10,7 +10,7 @@ import { createKafkaSink } from '../sinks/kafka.js';
 import { CollectorError } from '../errors.js';
 import { loadNodeConfig } from './config.js';
 import { NodeCollector } from './node-collector.js';
-import { watchNodePods } from './pods.js';
+import { watchNodePods, type NodePods } from './pods.js';
 
 async function main(): Promise<number> {
   let loaded;
@@ -30,7 +30,9 @@ async function main(): Promise<number> {
   const c = loaded.config;
   const log = createLogger('sparklogs-collector', c.logLevel).child({ mode: 'node', node: c.node });
   let collector: NodeCollector | undefined;
-  const pods = watchNodePods({ node: c.node, namespaces: c.namespaces, maxKnown: c.maxKnownPods, log, retry: { ...DEFAULT_RETRY, maxMs: c.retryMaxMs }, kubeconfig: c.kubeconfig, onChange: () => collector?.poke() });
+  const pods: NodePods = c.watchPods
+    ? watchNodePods({ node: c.node, namespaces: c.namespaces, maxKnown: c.maxKnownPods, log, retry: { ...DEFAULT_RETRY, maxMs: c.retryMaxMs }, kubeconfig: c.kubeconfig, onChange: () => collector?.poke() })
+    : { get: () => undefined, listedAt: () => 0, size: 0, listed: Promise.resolve(), stop: () => undefined };
   const sink = await createKafkaSink({
     brokers: c.kafkaBrokers,
     clientId: `sparklogs-collector-node-${c.node}`,

@@ -52,7 +52,7 @@ function sparkPod(ns: string, name: string, uid: string, appId: string, execId: 
   };
 }
 
-async function start(root: string, prefix: string, pods: Map<string, PodInfo>, extraEnv: Record<string, string> = {}) {
+async function start(root: string, prefix: string, pods: Map<string, PodInfo>, extraEnv: Record<string, string> = {}, listedAt: () => number | undefined = () => 0) {
   const loaded = loadNodeConfig([], {
     SPARKLOGS_COLLECTOR_MODE: 'node',
     SPARKLOGS_NODE_NAME: NODE,
@@ -70,7 +70,8 @@ async function start(root: string, prefix: string, pods: Map<string, PodInfo>, e
   assert.ok(!loaded.help);
   const c = loaded.config;
   const sink = await createKafkaSink({ brokers: c.kafkaBrokers, clientId: 'node-mode-test', topic: names(prefix).linesTopic, compression: c.compression, requestTimeoutMs: c.requestTimeoutMs, log: testLog });
-  const nc = new NodeCollector({ config: c, sink, log: testLog, pods, metrics: (unread) => createMetrics(unread) });
+  // As the watch stores them: listed at start (listedAt 0), pods added by the test as events would add them.
+  const nc = new NodeCollector({ config: c, sink, log: testLog, pods: { get: (uid) => pods.get(uid), listedAt }, metrics: (unread) => createMetrics(unread) });
   const running = nc.run();
   return {
     nc,
@@ -197,6 +198,32 @@ test('node mode: a restart resumes from the checkpoint under the persisted ident
     const got = reader.stored();
     assert.equal(got.length, 100);
     assert.ok(reader.batches.every((b) => kafkaKey(b.src) === 'spark/spark-nodetest03/3'));
+  } finally {
+    await c.stop();
+    await reader.stop();
+    await cleanup();
+  }
+});
+
+test('node mode: before the first list of the node\'s pods nothing ships under a directory name, however long it takes', async () => {
+  const { dir, cleanup } = await tempDir('node-unlisted');
+  const reader = await TopicReader.create('node-unlisted');
+  const uid = '0b6a6f1e-6666-4c3b-9a51-7d1c5e2f0006';
+  const cdir = join(dir, 'pods', `spark-jobs_exec-u_${uid}`, 'spark-kubernetes-executor');
+  await mkdir(cdir, { recursive: true });
+  await writeFile(join(cdir, '0.log'), Array.from({ length: 20 }, (_, k) => cri('stdout', marker('exec-u', k))).join(''));
+  let listed: number | undefined;
+  const c = await start(dir, reader.prefix, new Map(), { SPARKLOGS_IDENTITY_WAIT_MS: '200' }, () => listed);
+  try {
+    await waitUntil(() => c.nc.waiting === 1, { what: 'the pod container waiting', timeoutMs: 30_000 });
+    // Ten identity waits with the API not answering: still waiting, nothing sent.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(c.nc.waiting, 1);
+    assert.equal(reader.events().length, 0);
+    listed = Date.now();
+    await reader.waitForCount(20);
+    assert.ok(reader.batches.every((b) => kafkaKey(b.src) === 'generic/spark-jobs/exec-u'));
+    assert.equal(c.nc.counts.unidentified, 1);
   } finally {
     await c.stop();
     await reader.stop();

@@ -7,11 +7,10 @@
 // collector processes of each phase are summed; the 10,000-executor sizing
 // is printed from them.
 //
-// The node collector here has no Kubernetes API: its kubeconfig names a port
-// nothing listens on, so its pod watch fails and backs off (retryMaxMs), and
-// with identityWaitMs=0 each pod container ships under its directory's name
-// at once. What is measured is the reading, decoding and shipping; the one
-// watch stream per node is not.
+// The node collector here has no Kubernetes API (SPARKLOGS_WATCH_PODS=false,
+// identityWaitMs=0): each pod container ships under its directory's name at
+// once. What is measured is the reading, decoding and shipping; the one pod
+// watch per node (its events are a node's pod changes) is not.
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,9 +121,6 @@ export async function nodeMode(ctx: Ctx): Promise<void> {
         await writeFile(join(c, '0.log'), '');
         containers.push(c);
       }
-      const kubeconfig = join(dir, 'kubeconfig');
-      const closed = await freePort();
-      await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{ name: none, cluster: { server: "http://127.0.0.1:${closed}" } }]\nusers: [{ name: none, user: {} }]\ncontexts: [{ name: none, context: { cluster: none, user: none } }]\ncurrent-context: none\n`);
       const port = await freePort();
       const p = await startMeasured(process.execPath, [COLLECTOR, '--mode', 'node'], {
         ...process.env,
@@ -133,7 +129,7 @@ export async function nodeMode(ctx: Ctx): Promise<void> {
         SPARKLOGS_NODE_NAME: 'bench-node',
         SPARKLOGS_POD_LOG_DIR: podLogDir,
         SPARKLOGS_STATE_DIR: join(dir, 'node-state'),
-        SPARKLOGS_KUBECONFIG: kubeconfig,
+        SPARKLOGS_WATCH_PODS: 'false',
         SPARKLOGS_IDENTITY_WAIT_MS: '0',
         SPARKLOGS_METRICS_PORT: String(port),
         SPARKLOGS_LOG_LEVEL: 'error',
