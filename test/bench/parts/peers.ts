@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ctx, Topic } from '../context.js';
-import { createTopic } from '../context.js';
+import { createTopic as createTopicOnce } from '../context.js';
 import { peerBinary, type PeerName } from '../peers/binaries.js';
 import { countTopic, type Count } from '../peers/count.js';
 import { startNumberedWriter } from '../peers/numbered-writer.js';
@@ -33,6 +33,18 @@ const RATE = 1000;
 const STALL_MS = 20_000;
 const mib = (b: number) => b / 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Topic creation on a busy broker sometimes answers "does not host this topic-partition" once: retried, bounded. */
+async function createTopic(ctx: Ctx, prefix: string): Promise<Topic> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createTopicOnce(ctx, prefix);
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      await sleep(1000 * 2 ** attempt);
+    }
+  }
+}
 
 interface Shipped extends ShipResult {
   count?: Count;
@@ -258,8 +270,8 @@ async function delivery(ctx: Ctx, peers: Shipper[]): Promise<void> {
         } catch (x) {
           err = (x as Error).message;
         }
-        ctx.out(`bench:   ${e.s.name}: ${c ? `${written - (c.missing ?? 0)} distinct of ${written} events, ${c.missing} lost, ${c.duplicates} duplicate copies (of ${c.duplicated} events), ${c.fragments} stack-trace lines shipped alone` : `count failed: ${err}`}\n`);
-        const note = c ? `${written} written, killed after ${atKill}; ${c.duplicated} events arrived more than once; ${c.fragments} trace lines alone` : err;
+        ctx.out(`bench:   ${e.s.name}: ${c ? `${written - (c.missing ?? 0)} distinct of ${written} events, ${c.missing} lost, ${c.duplicates} duplicate copies (of ${c.duplicated} events), ${c.fragments} stack-trace lines shipped alone${c.missing ? `; first lost: ${c.missingFirst!.join(', ')}` : ''}` : `count failed: ${err}`}\n`);
+        const note = c ? `${written} written, killed after ${atKill}; ${c.duplicated} events arrived more than once; ${c.fragments} trace lines alone${c.missing ? `; first lost: ${c.missingFirst!.slice(0, 5).join(', ')}` : ''}` : err;
         ctx.add({ part: PART, name: `${e.s.name} kill -9: events lost`, value: c?.missing ?? null, unit: 'events', note });
         ctx.add({ part: PART, name: `${e.s.name} kill -9: duplicate copies`, value: c?.duplicates ?? null, unit: 'events', note });
       }

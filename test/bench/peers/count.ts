@@ -20,6 +20,8 @@ export interface Count {
   duplicates?: number;
   /** Numbers that arrived more than once (each counted once). */
   duplicated?: number;
+  /** The first missing numbers (up to 10), to see where a shipper lost them. */
+  missingFirst?: number[];
 }
 
 const SEQ = / seq=(\d+)$/;
@@ -71,14 +73,18 @@ export async function countTopic(brokers: string[], topic: Topic, eventsOf: (val
   }
   if (copies) {
     let missing = 0, duplicates = 0, duplicated = 0;
-    for (const k of copies) {
-      if (k === 0) missing++;
+    const missingFirst: number[] = [];
+    for (const [i, k] of copies.entries()) {
+      if (k === 0) {
+        missing++;
+        if (missingFirst.length < 10) missingFirst.push(i);
+      }
       else if (k > 1) {
         duplicates += k - 1;
         duplicated++;
       }
     }
-    Object.assign(c, { missing, duplicates, duplicated });
+    Object.assign(c, { missing, duplicates, duplicated, missingFirst });
     if (unknown) testLog.warn({ unknown }, 'events without a number in range');
   }
   return c;

@@ -136,7 +136,7 @@ extensions:
   file_storage:
     directory: ${JSON.stringify(join(s.stateDir, 'storage'))}
 receivers:
-  filelog:
+  file_log:
     include: ${yamlList([s.paths])}
     start_at: beginning
     storage: file_storage
@@ -162,7 +162,7 @@ service:
       level: none
   pipelines:
     logs:
-      receivers: [filelog]
+      receivers: [file_log]
       processors: [batch]
       exporters: [kafka]
 `;
@@ -174,7 +174,11 @@ export function otelcol(): Shipper {
   return {
     name: 'otelcol',
     version: bin.version,
-    events: oneEvent,
+    // The Kafka exporter's raw encoding writes a string body as a JSON string ("..." with escapes).
+    events: (value) => {
+      const text = value.toString('utf8');
+      return [text.startsWith('"') ? JSON.parse(text) as string : text];
+    },
     async start(s) {
       const conf = join(s.stateDir, 'otelcol.yaml');
       await writeFile(conf, otelcolConfig(s));
