@@ -6,7 +6,7 @@
 // builds it and the aggregator's documents as its pipeline builds them. Both
 // take their rules from the catalogue (contract/layouts.ts,
 // contract/pattern-layout.ts); what comes out is checked event by event.
-// The real Spark and Flume logs are held the same way by corpus.test.ts.
+// The real logs of Spark, a PySpark driver, Flink and Flume are held the same way by corpus.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
