@@ -26,6 +26,10 @@ export interface Ctx {
    * the rounds' ratios (--rounds, 3; 2 in quick mode).
    */
   rounds: number;
+  /** --events: events the aggregator and scale parts load (their defaults: 300,000 and 200,000). */
+  events?: number;
+  /** --query-apps: apps in the query store, 10 executors x 10,000 lines each (100 = the 10M-line store). */
+  queryApps?: number;
   /**
    * Figures later parts and the target summary read, by name (targets.ts
    * lists the names the targets read; a part records what it measured there).

@@ -19,6 +19,7 @@ import { evaluateTargets } from './targets.js';
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).join(',')}] [--out DIR]
                       [--kafka-brokers HOST:PORT --es-url URL] [--partitions N] [--rounds N]
+                      [--events N] [--query-apps N]
 
   --quick           a small data set: checks that the harness works, in seconds
   --only            run these parts only (comma-separated)
@@ -30,11 +31,18 @@ const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(PARTS).jo
   --rounds          rounds of every measurement that has a reference in the
                     same run: the two alternate, each ratio is the median of
                     the rounds with its spread (3; 2 with --quick)
+  --events          events the aggregator and scale parts load (300,000 and
+                    200,000; fewer for a machine too busy to finish a run)
+  --query-apps      apps in the query store, 10 executors x 10,000 lines each
+                    (100: the 10-million-line store; fewer: a smaller store
+                    under its own prefix, bench-q<apps>a)
   --profile         run the collector, aggregator and query API with --cpu-prof
                     (profiles in <out>/profiles) and print their top functions`;
 
 const FULL: DataSpec = { files: 4, eventsPerFile: 250_000, seed: 7 };
 const QUICK: DataSpec = { files: 2, eventsPerFile: 2_000, seed: 7 };
+
+class UsageError extends Error {}
 
 async function main(): Promise<number> {
   const { values: a } = parseArgs({
@@ -46,6 +54,8 @@ async function main(): Promise<number> {
       'es-url': { type: 'string' },
       partitions: { type: 'string', default: '4' },
       rounds: { type: 'string' },
+      events: { type: 'string' },
+      'query-apps': { type: 'string' },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -65,6 +75,22 @@ async function main(): Promise<number> {
   const rounds = a.rounds === undefined ? (a.quick ? 2 : 3) : Number(a.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
     process.stderr.write(`bench: --rounds: expected a whole number from 1 to 20, got ${a.rounds}\n${USAGE}\n`);
+    return 2;
+  }
+  const positive = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: expected a whole number >= 1, got ${v}`);
+    return n;
+  };
+  let events: number | undefined;
+  let queryApps: number | undefined;
+  try {
+    events = positive('events', a.events);
+    queryApps = positive('query-apps', a['query-apps']);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
     return 2;
   }
   if (!!a['kafka-brokers'] !== !!a['es-url']) {
@@ -113,6 +139,8 @@ async function main(): Promise<number> {
     },
     note: (s) => run.notes.push(s),
     rounds,
+    ...(events ? { events } : {}),
+    ...(queryApps ? { queryApps } : {}),
     shared: new Map(),
   };
   try {

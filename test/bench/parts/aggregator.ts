@@ -33,7 +33,7 @@ interface Round {
 }
 
 export async function aggregatorThroughput(ctx: Ctx): Promise<void> {
-  const { records, events, bytes } = await dataBatches(ctx.data, ctx.quick ? Infinity : 300_000);
+  const { records, events, bytes } = await dataBatches(ctx.data, ctx.events ?? (ctx.quick ? Infinity : 300_000));
   ctx.out(`bench: aggregator throughput on ${events} events (${(bytes / 2 ** 20).toFixed(1)} MiB) in ${records.length} records, ${ctx.rounds} rounds\n`);
   const aggPrefix = `${ctx.runPrefix}-agg`;
   const directPrefix = `${ctx.runPrefix}-direct`;

@@ -11,7 +11,7 @@ import { withRatio } from '../report.js';
 export async function aggregatorScale(ctx: Ctx): Promise<void> {
   const partitions = Math.max(4, ctx.partitions);
   const sub = { ...ctx, partitions };
-  const { records, events } = await dataBatches(ctx.data, ctx.quick ? Infinity : 200_000);
+  const { records, events } = await dataBatches(ctx.data, ctx.events ?? (ctx.quick ? Infinity : 200_000));
   const rates: (number | null)[] = [];
   for (const instances of [1, 2]) {
     const prefix = `${ctx.runPrefix}-scale${instances}`;
