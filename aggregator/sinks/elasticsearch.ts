@@ -26,15 +26,21 @@ export type ItemOutcome = { status: 'ok' } | { status: 'retry' | 'reject'; httpS
 export class StoreUnavailableError extends Error {
   readonly code = 'ES_UNAVAILABLE';
   readonly retriable = true;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The client stopped waiting: the store may still be applying the request. */
+  readonly timedOut: boolean;
+  constructor(message: string, options?: { cause?: unknown; timedOut?: boolean }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 
 export interface EsSink {
+  /** How long one request waits for the store unless told otherwise (ms). */
+  readonly requestTimeoutMs: number;
   installTemplates(): Promise<void>;
-  bulk(items: BulkItem[]): Promise<ItemOutcome[]>;
+  /** `timeoutMs`: this request's timeout instead of the sink's requestTimeoutMs. */
+  bulk(items: BulkItem[], timeoutMs?: number): Promise<ItemOutcome[]>;
   /** Resolves true when the cluster answers and accepts writes. */
   writable(): Promise<boolean>;
   lineIndices(): Promise<string[]>;
@@ -43,17 +49,25 @@ export interface EsSink {
 }
 
 function unavailable(what: string, err: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`${what}: ${(err as Error).message}`, { cause: err });
+  return new StoreUnavailableError(`${what}: ${(err as Error).message}`, { cause: err, timedOut: err instanceof errors.TimeoutError });
 }
 
+/** A bulk's timeout may grow to this many times the sink's own (the store writer's patience after timeouts). */
+export const MAX_BULK_TIMEOUT_FACTOR = 8;
+
 export function createEsSink(o: EsSinkOptions): EsSink {
-  const client = new Client({ node: o.url, requestTimeout: o.requestTimeoutMs, maxRetries: 0, compression: false });
+  // The client's HTTP layer (undici) times out every request at the client's own timeout; a
+  // request may only ask for less. So the client gets the longest a bulk may wait, and every
+  // request says its own: requestTimeoutMs, or a bulk's grown timeout.
+  const client = new Client({ node: o.url, requestTimeout: o.requestTimeoutMs * MAX_BULK_TIMEOUT_FACTOR, maxRetries: 0, compression: false });
+  const t = { requestTimeout: o.requestTimeoutMs };
   const n = o.names;
   return {
+    requestTimeoutMs: o.requestTimeoutMs,
     async installTemplates() {
       try {
         for (const t of [linesTemplate(n, o.template), summaryTemplate(n, o.template)]) {
-          await client.indices.putIndexTemplate({ name: t.name, index_patterns: t.index_patterns, priority: t.priority, template: t.template as never });
+          await client.indices.putIndexTemplate({ name: t.name, index_patterns: t.index_patterns, priority: t.priority, template: t.template as never }, { requestTimeout: o.requestTimeoutMs });
         }
       } catch (err) {
         if (err instanceof errors.ResponseError && err.statusCode && err.statusCode < 500 && err.statusCode !== 429) throw err;
@@ -61,7 +75,7 @@ export function createEsSink(o: EsSinkOptions): EsSink {
       }
     },
 
-    async bulk(items) {
+    async bulk(items, timeoutMs) {
       if (items.length === 0) return [];
       const operations: object[] = [];
       for (const it of items) {
@@ -72,7 +86,10 @@ export function createEsSink(o: EsSinkOptions): EsSink {
       let res;
       try {
         // Only what the outcome needs: parsing the full per-item response costs more CPU than building the request.
-        res = await client.bulk({ operations, refresh: false, filter_path: 'items.*.status,items.*.error.type,items.*.error.reason' });
+        res = await client.bulk(
+          { operations, refresh: false, filter_path: 'items.*.status,items.*.error.type,items.*.error.reason' },
+          { requestTimeout: Math.min(timeoutMs ?? o.requestTimeoutMs, o.requestTimeoutMs * MAX_BULK_TIMEOUT_FACTOR) },
+        );
       } catch (err) {
         throw unavailable('bulk request failed', err);
       }
@@ -91,9 +108,9 @@ export function createEsSink(o: EsSinkOptions): EsSink {
 
     async writable() {
       try {
-        const h = await client.cluster.health({ timeout: '2s' });
+        const h = await client.cluster.health({ timeout: '2s' }, t);
         if (h.status === 'red') return false;
-        const s = await client.cluster.getSettings({ flat_settings: true, include_defaults: false });
+        const s = await client.cluster.getSettings({ flat_settings: true, include_defaults: false }, t);
         const ro = { ...s.persistent, ...s.transient }['cluster.blocks.read_only'];
         return ro !== 'true' && ro !== true;
       } catch {
@@ -103,7 +120,7 @@ export function createEsSink(o: EsSinkOptions): EsSink {
 
     async lineIndices() {
       try {
-        const r = await client.cat.indices({ index: n.linesIndexPattern, h: 'index', format: 'json', expand_wildcards: 'open' });
+        const r = await client.cat.indices({ index: n.linesIndexPattern, h: 'index', format: 'json', expand_wildcards: 'open' }, t);
         return r.map((x) => x.index ?? '').filter(Boolean).sort();
       } catch (err) {
         throw unavailable('listing line indices failed', err);
@@ -113,7 +130,7 @@ export function createEsSink(o: EsSinkOptions): EsSink {
     async deleteIndices(indices) {
       if (indices.length === 0) return;
       try {
-        await client.indices.delete({ index: indices.join(','), ignore_unavailable: true });
+        await client.indices.delete({ index: indices.join(','), ignore_unavailable: true }, t);
       } catch (err) {
         throw unavailable('deleting indices failed', err);
       }

@@ -11,6 +11,7 @@ const OK: ItemOutcome = Object.freeze({ status: 'ok' });
 
 export function createNullSink(): EsSink {
   return {
+    requestTimeoutMs: 0,
     async installTemplates() {
       // Nothing to install: there is no store.
     },

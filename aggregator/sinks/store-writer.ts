@@ -9,7 +9,7 @@
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { Logger } from '../../contract/log.js';
 import type { Metrics } from '../metrics.js';
-import { StoreUnavailableError, type BulkItem, type EsSink } from './elasticsearch.js';
+import { MAX_BULK_TIMEOUT_FACTOR, StoreUnavailableError, type BulkItem, type EsSink } from './elasticsearch.js';
 
 export interface WaitControl {
   heartbeat(): Promise<void>;
@@ -66,6 +66,10 @@ export async function storeAll<T extends BulkItem>(sink: EsSink, items: T[], ctl
   let pending = items;
   let attempt = 0;
   let resume: (() => void) | undefined;
+  // A bulk the client gave up on may still be applied by the store: sending it again at once
+  // doubles a struggling store's work (the ids make it harmless, not free). Each timeout doubles
+  // the next attempt's patience, bounded; an answer in time brings it back.
+  let timeoutMs: number | undefined;
   const unavailable = (why: string) => {
     if (resume) return;
     resume = ctl.pause();
@@ -78,11 +82,17 @@ export async function storeAll<T extends BulkItem>(sink: EsSink, items: T[], ctl
       const done = m.bulkSeconds.startTimer();
       let outcomes;
       try {
-        outcomes = await withHeartbeats(sink.bulk(pending), ctl);
+        outcomes = await withHeartbeats(sink.bulk(pending, timeoutMs), ctl);
+        timeoutMs = undefined;
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         unavailable(err.message);
-        m.bulkRetries.inc({ reason: 'unavailable' });
+        if (err.timedOut) {
+          const base = sink.requestTimeoutMs;
+          timeoutMs = Math.min((timeoutMs ?? base) * 2, base * MAX_BULK_TIMEOUT_FACTOR);
+          log.warn({ items: pending.length, nextTimeoutMs: timeoutMs }, 'bulkTimedOut');
+        }
+        m.bulkRetries.inc({ reason: err.timedOut ? 'timeout' : 'unavailable' });
         await patientSleep(backoffMs(policy, attempt++), ctl);
         continue;
       } finally {

@@ -6,6 +6,8 @@ import net from 'node:net';
 export interface Relay {
   /** The relay's port on 127.0.0.1 (0 before the first open). */
   readonly port: number;
+  /** Holds what the server sends back this long before passing it on (a slow server, as its clients see it). */
+  delayMs: number;
   open(): Promise<void>;
   /** Drops every connection and stops listening: clients get resets, then refusals. */
   close(): Promise<void>;
@@ -15,7 +17,8 @@ export function relay(target: { host: string; port: number }): Relay {
   let server: net.Server | undefined;
   const sockets = new Set<net.Socket>();
   let port = 0;
-  return {
+  const self: Relay = {
+    delayMs: 0,
     get port() {
       return port;
     },
@@ -23,7 +26,12 @@ export function relay(target: { host: string; port: number }): Relay {
       server = net.createServer((c) => {
         const up = net.connect(target.port, target.host);
         sockets.add(c).add(up);
-        c.pipe(up).pipe(c);
+        c.pipe(up);
+        // Server to client, held `delayMs` when set (timers of one delay fire in order).
+        up.on('data', (d: Buffer) => {
+          if (self.delayMs > 0) setTimeout(() => c.writable && c.write(d), self.delayMs);
+          else c.write(d);
+        });
         const done = () => {
           c.destroy();
           up.destroy();
@@ -44,4 +52,5 @@ export function relay(target: { host: string; port: number }): Relay {
       await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
     },
   };
+  return self;
 }
