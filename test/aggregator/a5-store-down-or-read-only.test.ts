@@ -45,9 +45,9 @@ test('A5: the day index is read-only (flood stage), then writable again', { time
   assert.equal(await groupLag(brokers, n, `${n.prefix}-group`), bs.length, 'nothing may be committed while the store refuses');
   assert.equal(await metric(a, 'sparklogs_aggregator_store_available'), 0);
   // Items refused by the block (read_only), or whole requests timing out: above the high watermark no new
-  // shard is allocated either, so a write to an index not yet created waits for a primary (unavailable).
+  // shard is allocated either, so a write to an index not yet created waits for a primary (timeout).
   const retries = async (reason: string) => (await metric(a, 'sparklogs_aggregator_bulk_retries_total', `reason="${reason}"`)) || 0;
-  assert.ok((await retries('read_only')) + (await retries('unavailable')) > 0, 'the aggregator retries');
+  assert.ok((await retries('read_only')) + (await retries('unavailable')) + (await retries('timeout')) > 0, 'the aggregator retries');
 
   await es(esUrl, '/_cluster/settings', { persistent: normal }, 'PUT');
   await a.waitFor('storeAvailable', 120_000);
