@@ -272,17 +272,18 @@ export class NodeCollector {
     const stateDir = join(c.stateDir, 'pods', podDir, container);
     // An identity persisted by an earlier run wins: the pod may be gone from the API by now.
     let identity = await readFile(join(stateDir, IDENTITY_FILE), 'utf8').then((t) => JSON.parse(t) as BaseIdentity, () => undefined);
+    let invalid = false;
     if (!identity) {
       const info = this.p.pods.get(dir.uid);
       if (info) {
         const v = this.verdict(info, container, log);
-        if (!v) return this.skip(key, 'identity');
-        if (!v.collect) return this.skip(key, v.why, log);
-        identity = v.identity;
+        if (!v) invalid = true;
+        else if (!v.collect) return this.skip(key, v.why, log);
+        else identity = v.identity;
       }
     }
     // Bounded: the oldest waiting unit is shipped under its directory's name to make room.
-    if (!identity && this.waiting >= c.maxWaiting) {
+    if (!identity && !invalid && this.waiting >= c.maxWaiting) {
       const oldest = [...this.units.values()].find((u) => !u.identity);
       if (oldest) await this.fallback(oldest, 'too many pod containers waiting for their pod (maxWaiting)');
     }
@@ -309,6 +310,7 @@ export class NodeCollector {
     this.units.set(key, u);
     this.counts.units++;
     if (identity) await this.identify(u, identity);
+    else if (invalid) await this.fallback(u, 'the pod\'s labels do not give a valid identity');
     else log.info({ event: 'podWaiting', files: tailer.size }, 'pod log directory of a pod not known yet: its files are held open until the pod is');
   }
 
@@ -323,7 +325,6 @@ export class NodeCollector {
   }
 
   private skip(key: string, why: string, log?: Logger): void {
-    if (why === 'identity') return; // handled by the caller's fallback
     this.skipped.set(key, why);
     this.counts.skipped++;
     log?.debug({ event: 'podSkipped', why }, 'pod container left out');

@@ -133,7 +133,7 @@ test('node mode: CRI pieces joined, rotation followed, compressed and temporary 
   }
 });
 
-test('node mode: a pod directory deleted before its pod is described ships under that pod; one never described ships under its directory name; pods not ours are left out', async () => {
+test('node mode: a pod directory deleted before its pod is described ships under that pod; one never described, or with labels that give no valid id, ships under its directory name; pods not ours are left out', async () => {
   const { dir, cleanup } = await tempDir('node-late');
   const reader = await TopicReader.create('node-late');
   const lateUid = '0b6a6f1e-2222-4c3b-9a51-7d1c5e2f0002';
@@ -142,10 +142,19 @@ test('node mode: a pod directory deleted before its pod is described ships under
   const late = join(dir, 'pods', `spark-jobs_exec-late_${lateUid}`);
   const unknown = join(dir, 'pods', `spark-jobs_exec-gone_${unknownUid}`);
   const other = join(dir, 'pods', `kube-system_coredns-x_${otherUid}`);
-  const pods = new Map<string, PodInfo>([[otherUid, { uid: otherUid, namespace: 'kube-system', name: 'coredns-x', labels: { 'k8s-app': 'kube-dns' }, annotations: {}, containers: ['coredns'] }]]);
+  // Spark labels without an executor id on an executor: no valid identity, shipped under the directory name.
+  const badUid = '0b6a6f1e-7777-4c3b-9a51-7d1c5e2f0007';
+  const bad = join(dir, 'pods', `spark-jobs_exec-bad_${badUid}`);
+  const badPod = sparkPod('spark-jobs', 'exec-bad', badUid, 'spark-nodetest02', '9');
+  delete badPod.labels['spark-exec-id'];
+  badPod.labels['spark-role'] = 'executor';
+  const pods = new Map<string, PodInfo>([
+    [otherUid, { uid: otherUid, namespace: 'kube-system', name: 'coredns-x', labels: { 'k8s-app': 'kube-dns' }, annotations: {}, containers: ['coredns'] }],
+    [badUid, badPod],
+  ]);
   const c = await start(dir, reader.prefix, pods, { SPARKLOGS_IDENTITY_WAIT_MS: '3000' });
   try {
-    for (const [d, ctr, pod] of [[late, 'spark-kubernetes-executor', 'exec-late'], [unknown, 'main', 'exec-gone'], [other, 'coredns', 'coredns-x']] as const) {
+    for (const [d, ctr, pod] of [[late, 'spark-kubernetes-executor', 'exec-late'], [unknown, 'main', 'exec-gone'], [other, 'coredns', 'coredns-x'], [bad, 'spark-kubernetes-executor', 'exec-bad']] as const) {
       await mkdir(join(d, ctr), { recursive: true });
       await writeFile(join(d, ctr, '0.log'), Array.from({ length: 40 }, (_, k) => cri('stdout', marker(pod, k))).join(''));
     }
@@ -154,18 +163,18 @@ test('node mode: a pod directory deleted before its pod is described ships under
     await rm(late, { recursive: true });
     await rm(unknown, { recursive: true });
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(reader.events().length, 0, 'nothing is shipped before the identity is known');
+    assert.ok(reader.batches.every((b) => kafkaKey(b.src) === 'generic/spark-jobs/exec-bad'), 'nothing of the waiting pods is shipped before their identity is known');
     pods.set(lateUid, sparkPod('spark-jobs', 'exec-late', lateUid, 'spark-nodetest02', '7'));
-    await reader.waitForCount(80);
+    await reader.waitForCount(120);
     await new Promise((r) => setTimeout(r, 500));
     const got = reader.stored();
-    assert.equal(got.length, 80);
+    assert.equal(got.length, 120);
     const bySrc = new Map<string, string[]>();
     for (const b of reader.batches) for (const l of b.lines) bySrc.set(kafkaKey(b.src), [...(bySrc.get(kafkaKey(b.src)) ?? []), l.m]);
-    assert.deepEqual([...bySrc.keys()].sort(), ['generic/spark-jobs/exec-gone', 'spark/spark-nodetest02/7']);
+    assert.deepEqual([...bySrc.keys()].sort(), ['generic/spark-jobs/exec-bad', 'generic/spark-jobs/exec-gone', 'spark/spark-nodetest02/7']);
     assert.equal(new Set(bySrc.get('spark/spark-nodetest02/7')).size, 40);
     assert.ok(bySrc.get('generic/spark-jobs/exec-gone')!.every((m) => m.includes('exec-gone')));
-    assert.equal(c.nc.counts.unidentified, 1);
+    assert.equal(c.nc.counts.unidentified, 2, 'exec-gone (never described) and exec-bad (labels without an executor id)');
     assert.equal(c.nc.counts.skipped, 1, 'the coredns pod is left out');
     // Both deleted directories read to their end: their units and checkpoints are let go.
     await waitUntil(() => !existsSync(join(dir, 'state', 'pods', `spark-jobs_exec-late_${lateUid}`)) && !existsSync(join(dir, 'state', 'pods', `spark-jobs_exec-gone_${unknownUid}`)), {
