@@ -19,4 +19,5 @@ export const PARTS: Record<string, (ctx: Ctx) => Promise<void>> = {
   sizing,
   peers: (ctx) => import('./peers.js').then((m) => m.peerShippers(ctx)),
   'node-mode': (ctx) => import('./node-mode.js').then((m) => m.nodeMode(ctx)),
+  layouts: (ctx) => import('./layouts.js').then((m) => m.layoutSpeed(ctx)),
 };
