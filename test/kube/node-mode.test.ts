@@ -3,8 +3,10 @@
 // pointed at this node's kubelet directories) reads the kubelet's CRI log
 // files of pods that have no sidecar, identity from their Spark labels. The
 // pods print numbered lines to stdout and one line longer than the runtime's
-// 16 KiB record (written as P pieces and an F); two pods are deleted the
-// moment they end. After every pod is gone, the query API serves every line
+// 16 KiB record (written as P pieces and an F); three pods are deleted the
+// moment they end, and the node collector's own pod is replaced while one of
+// them writes (the next resumes from the checkpoints on the node). After every
+// pod is gone, the query API serves every line
 // exactly once, in order, under the app and executor the labels name; once
 // the kubelet has removed the pods' log directories (its cleanup, about a
 // minute after the deletion here), the collector lets each pod go with every
@@ -106,16 +108,29 @@ after(async () => {
   await kubectl(cluster, ['delete', '-k', kustomization, '--ignore-not-found', '--wait=true']).catch(() => undefined);
 });
 
-test('node mode on the real node: every stdout line of Spark-labelled pods, deleted ones included, served once, in order, under its app and executor', { timeout: 6 * 60_000 }, async () => {
+test('node mode on the real node: every stdout line of Spark-labelled pods, deleted ones included, served once, in order, under its app and executor, across a replacement of the node collector', { timeout: 6 * 60_000 }, async () => {
   const appId = `spark-nodemode${suffix}`;
   const writers: Writer[] = [
-    // Deleted the moment it ends: the kubelet removes its directory as soon as the pod is gone.
+    // Deleted the moment they end.
     { name: `nm-exec1-${suffix}`, executorId: '1', role: 'executor', lines: 3000, everyMs: 0, deleteAtEnd: true },
     { name: `nm-exec2-${suffix}`, executorId: '2', role: 'executor', lines: 300, everyMs: 10, deleteAtEnd: true },
+    // Still writing when the node collector's pod is replaced (below).
+    { name: `nm-exec3-${suffix}`, executorId: '3', role: 'executor', lines: 1000, everyMs: 15, deleteAtEnd: true },
     { name: `nm-driver-${suffix}`, executorId: 'driver', role: 'driver', lines: 200, everyMs: 0, deleteAtEnd: false },
   ];
   try {
     await kubectl(cluster, ['apply', '-f', '-'], writers.map((w) => pod(w, appId)).join('\n'));
+    // The node collector's pod replaced while executor 3 writes: the next one resumes from the
+    // checkpoints on the node (hostPath), and lines sent twice are stored once (same line ids).
+    const exec3 = writers[2]!;
+    await waitFor(`${exec3.name}: collection under way`, async () => {
+      const n = servedSeqs(await executorLines(sparklogs, appId, exec3.executorId), exec3.name).length;
+      return n >= 50 ? n : undefined;
+    }, 120_000, 500);
+    const collectorPods = async () => (await kubectlJson<{ items: { metadata: { name: string; deletionTimestamp?: string }; status: { phase: string } }[] }>(cluster, ['-n', 'sparklogs-node', 'get', 'pods', '-l', 'app.kubernetes.io/name=sparklogs-node-collector'])).items;
+    const first = (await collectorPods()).map((p) => p.metadata.name);
+    await kubectl(cluster, ['-n', 'sparklogs-node', 'delete', 'pod', ...first, '--wait=false']);
+    await waitFor('a new node collector pod running', async () => ((await collectorPods()).some((p) => !first.includes(p.metadata.name) && p.status.phase === 'Running' && !p.metadata.deletionTimestamp) ? true : undefined), 120_000, 500);
     // Delete each pod that asks for it as soon as it has ended.
     await Promise.all(
       writers.map(async (w) => {
