@@ -75,9 +75,10 @@ async function measure(ctx: Ctx, procs: { p: Parameters<typeof sampleFootprint>[
 }
 
 export async function nodeMode(ctx: Ctx): Promise<void> {
-  const n = ctx.quick ? 3 : 10;
-  const windowMs = ctx.quick ? 3000 : 20_000;
-  const warmMs = ctx.quick ? 2000 : 10_000;
+  // Quick mode (npm test's smoke run of the harness) keeps it to about 20 s.
+  const n = ctx.quick ? 2 : 10;
+  const windowMs = ctx.quick ? 1500 : 20_000;
+  const warmMs = ctx.quick ? 1000 : 10_000;
   const dir = await mkdtemp(join(tmpdir(), 'sparklogs-bench-node-mode-'));
   const results: { sidecar?: Phase; node?: Phase } = {};
   try {
