@@ -14,11 +14,14 @@ export interface WriterOptions {
   seed?: number;
   /** After each append: the byte size of every event in it, and when the append completed (performance.now()). */
   onChunk?: (sizes: number[], at: number) => void;
+  /** What the file gets for event `n` (its text, lines joined by \n, no final newline): the text and a newline by default. */
+  format?: (text: string, n: number) => string;
 }
 
 export async function startWriter(path: string, eventsPerSec: number, o: WriterOptions = {}): Promise<Writer> {
   const fh = await open(path, 'a');
   const r = prng(o.seed ?? 11);
+  const format = o.format ?? ((text: string) => `${text}\n`);
   const t0 = performance.now();
   let n = 0;
   let stopped = false;
@@ -29,7 +32,7 @@ export async function startWriter(path: string, eventsPerSec: number, o: WriterO
     let chunk = '';
     const sizes: number[] = [];
     for (; n < due; n++) {
-      const text = `${sparkEvent(r, Date.now(), n).text}\n`;
+      const text = format(sparkEvent(r, Date.now(), n).text, n);
       chunk += text;
       sizes.push(Buffer.byteLength(text));
     }

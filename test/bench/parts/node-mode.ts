@@ -11,12 +11,11 @@
 // identityWaitMs=0): each pod container ships under its directory's name at
 // once. What is measured is the reading, decoding and shipping; the one pod
 // watch per node (its events are a node's pod changes) is not.
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COLLECTOR, metric, startCollector, type CollectorProc } from '../collector-run.js';
 import { createTopic, freePort, type Ctx } from '../context.js';
-import { prng, sparkEvent } from '../generate.js';
 import { sampleFootprint, startMeasured, waitFor, type Footprint } from '../proc.js';
 import { median } from '../stats.js';
 import { startWriter, type Writer } from '../writer.js';
@@ -26,33 +25,16 @@ const EXECUTORS_AT_SCALE = 10_000;
 const mib = (b: number) => b / 2 ** 20;
 
 /** An executor's events as the kubelet stores its stdout: one CRI record per line (`<time> stdout F <text>`). */
-async function startCriWriter(path: string, eventsPerSec: number, seed: number): Promise<Writer> {
-  const fh = await open(path, 'a');
-  const r = prng(seed);
-  const t0 = performance.now();
-  let n = 0;
-  let stopped = false;
-  let busy: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - t0) / 1000) * eventsPerSec);
-    if (due <= n || stopped) return;
-    let chunk = '';
-    for (; n < due; n++) {
+function startCriWriter(path: string, eventsPerSec: number, seed: number): Promise<Writer> {
+  return startWriter(path, eventsPerSec, {
+    seed,
+    format: (text) => {
       const at = new Date().toISOString().replace('Z', '000000Z');
-      for (const line of sparkEvent(r, Date.now(), n).text.split('\n')) chunk += `${at} stdout F ${line}\n`;
-    }
-    busy = busy.then(() => fh.appendFile(chunk));
-  }, 20);
-  return {
-    written: () => n,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      await busy;
-      await fh.close();
+      let out = '';
+      for (const line of text.split('\n')) out += `${at} stdout F ${line}\n`;
+      return out;
     },
-  };
+  });
 }
 
 interface Phase {
