@@ -75,7 +75,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
 
   // Pod ends (exit code, OOMKilled, finish) as executor facts; the templates are installed by now.
   if (c.watchPods) {
-    const o = { namespaces: c.watchNamespaces, sink, names, log, retry };
+    const o = { namespaces: c.watchNamespaces, sink, names, log, retry, byLabels: c.watchPodsByLabels };
     const lease = podWatchLease(c.watchLease);
     pods = lease ? startLeasedPodWatcher(o, lease) : startPodWatcher(o);
   }

@@ -33,6 +33,8 @@ export interface PodWatcherOptions {
   kubeConfig?: KubeConfig;
   /** Pods per list page: bounds memory on a large namespace. */
   pageSize?: number;
+  /** Also pods without a collector sidecar, identified from their labels (node mode). */
+  byLabels?: boolean;
   /** The server closes a watch after this long (plus jitter); it is then re-opened. */
   watchTimeoutSeconds?: number;
   /** Pods tracked at once (alive and ours): bounds memory. */
@@ -140,8 +142,8 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
     const asked = deletionRequestedAt(pod);
     const requested = prev === undefined ? asked : asked === undefined ? prev : Math.min(prev, asked);
     try {
-      if (!podIdentity(pod)) return;
-      doc = lifecycleDoc(pod, { deleted, observedAt: at, ...(requested !== undefined ? { deletionRequestedAt: requested } : {}) });
+      if (!podIdentity(pod, o.byLabels)) return;
+      doc = lifecycleDoc(pod, { deleted, observedAt: at, byLabels: o.byLabels, ...(requested !== undefined ? { deletionRequestedAt: requested } : {}) });
     } catch (err) {
       if (!(err instanceof PodIdentityError)) throw err;
       if (seen.get(uid) !== err.message) log.warn({ event: 'podIdentityUnresolved', uid, err: err.message }, 'pod lifecycle skipped: identity unresolved');

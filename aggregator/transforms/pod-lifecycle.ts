@@ -8,7 +8,11 @@
 // those against the pod object and running the collector's own resolver
 // gives exactly the key the collector stamps on the pod's lines, for Spark,
 // Flink and Flume alike, with no second set of label rules to drift.
+// A pod without a sidecar (node mode: one collector per node) is identified
+// from its labels by the node collector's own rules (collector/node/pod-identity.ts),
+// when the watcher is told so (byLabels).
 import { resolveIdentity, type BaseIdentity } from '../../collector/identity.js';
+import { podVerdict } from '../../collector/node/pod-identity.js';
 import { APP_TYPES, kafkaKey, summaryId, type AppType, type ExecutorDoc, type Names } from '../../contract/index.js';
 import type { SummaryItem } from './to-documents.js';
 
@@ -91,11 +95,11 @@ export class PodIdentityError extends Error {
  * PodIdentityError when it has one whose identity cannot be resolved here
  * (an env value from a ConfigMap or Secret, a missing label).
  */
-export function podIdentity(pod: Pod): PodIdentity | undefined {
+export function podIdentity(pod: Pod, byLabels = false): PodIdentity | undefined {
   const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   const collector = all.find(isCollector);
-  if (!collector) return undefined;
   const where = `pod ${pod.metadata?.namespace ?? '?'}/${pod.metadata?.name ?? '?'}`;
+  if (!collector) return byLabels ? labelledIdentity(pod, where) : undefined;
   const env: Record<string, string | undefined> = {};
   for (const e of collector.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
@@ -120,6 +124,28 @@ export function podIdentity(pod: Pod): PodIdentity | undefined {
   const container = identity.container ?? (pod.spec?.containers ?? []).find((c) => c !== collector)?.name;
   if (!container) throw new PodIdentityError(`${where}: no app container besides the collector`);
   return { identity, container };
+}
+
+/**
+ * Node mode: the identity the node collector gives the lines of the pod's app
+ * container (its first container), from the pod's labels and annotations.
+ * undefined: the node collector leaves the pod out too.
+ */
+function labelledIdentity(pod: Pod, where: string): PodIdentity | undefined {
+  const m = pod.metadata;
+  const container = pod.spec?.containers?.[0]?.name;
+  if (!m?.uid || !m.name || !m.namespace || !container) return undefined;
+  const info = {
+    uid: m.uid, namespace: m.namespace, name: m.name, labels: m.labels ?? {}, annotations: m.annotations ?? {},
+    containers: [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name),
+  };
+  let verdict;
+  try {
+    verdict = podVerdict(info, pod.spec?.nodeName ?? '', container);
+  } catch (err) {
+    throw new PodIdentityError(`${where}: ${(err as Error).message}`, { cause: err });
+  }
+  return verdict.collect ? { identity: verdict.identity, container } : undefined;
 }
 
 /** When the pod's deletion was asked for: its deletionTimestamp is that moment plus the grace period. */
@@ -151,6 +177,8 @@ export interface LifecycleOptions {
    * a deleted Flink TaskManager, exit 143, showed failed).
    */
   deletionRequestedAt?: number;
+  /** Pods without a collector sidecar are identified from their labels (node mode). */
+  byLabels?: boolean;
 }
 
 /**
@@ -159,7 +187,7 @@ export interface LifecycleOptions {
  * pod restarts it (restartPolicy Always: a Deployment such as a Flume agent).
  */
 export function lifecycleDoc(pod: Pod, o: LifecycleOptions): ExecutorDoc | undefined {
-  const who = podIdentity(pod);
+  const who = podIdentity(pod, o.byLabels);
   if (!who) return undefined;
   const status = pod.status?.containerStatuses?.find((s) => s.name === who.container);
   const restarts = (pod.spec?.restartPolicy ?? 'Always') === 'Always';

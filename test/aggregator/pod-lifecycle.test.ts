@@ -250,3 +250,28 @@ test('a Deployment pod deleted in a crash loop: its last exit is its end', () =>
   const doc = lifecycleDoc(pod, { deleted: true, observedAt: NOW });
   assert.deepEqual([doc?.reason, doc?.exitCode, doc?.finishedAt], ['OOMKilled', 137, Date.parse('2026-11-21T11:00:00Z')]);
 });
+
+test('node mode (byLabels): a Spark pod without a sidecar is identified from its labels, as the node collector identifies its lines', () => {
+  const pod = sparkPod({
+    executorId: '4',
+    main: 'spark-kubernetes-executor',
+    status: { phase: 'Failed', containerStatuses: [{ name: 'spark-kubernetes-executor', state: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: '2026-11-21T09:46:02Z', finishedAt: '2026-11-21T09:46:14Z' } } }] },
+  });
+  delete pod.spec!.initContainers; // no collector sidecar: the node collector reads its stdout
+  assert.equal(lifecycleDoc(pod, { deleted: false, observedAt: NOW }), undefined, 'not ours unless the watcher is told about node mode');
+  assert.deepEqual(lifecycleDoc(pod, { deleted: false, observedAt: NOW, byLabels: true }), {
+    kind: 'lifecycle', appType: 'spark', appId: 'spark-ca230a70a8c27467a0c9de7ed936ff16', executorId: '4', role: 'executor', appName: 'etl-daily',
+    namespace: 'spark-jobs', pod: 'etl-daily-7f3c2a9b1e-exec-4', podUid: '0b7c6a1e-4d2f-4f6a-9d51-000000000004', node: 'ip-10-0-1-13.ec2.internal',
+    container: 'spark-kubernetes-executor', exitCode: 137, reason: 'OOMKilled',
+    startedAt: Date.parse('2026-11-21T09:46:02Z'), finishedAt: Date.parse('2026-11-21T09:46:14Z'),
+  });
+  // What the node collector leaves out, the watcher leaves out: no labels, or collect: "false".
+  assert.equal(podIdentity({ metadata: { name: 'coredns-1', namespace: 'kube-system', uid: 'u1' }, spec: { containers: [{ name: 'coredns' }] } }, true), undefined);
+  const optedOut = structuredClone(pod);
+  optedOut.metadata!.annotations = { 'sparklogs.dev/collect': 'false' };
+  assert.equal(podIdentity(optedOut, true), undefined);
+  // A pod with a sidecar keeps the sidecar's identity; a bad annotation is an error naming the pod.
+  const bad = structuredClone(pod);
+  bad.metadata!.annotations = { 'sparklogs.dev/log-pattern': '%d %Q %m%n' };
+  assert.throws(() => podIdentity(bad, true), (e: unknown) => e instanceof PodIdentityError && /spark-jobs\/etl-daily-7f3c2a9b1e-exec-4: /.test(e.message));
+});

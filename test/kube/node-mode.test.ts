@@ -10,13 +10,16 @@
 // exactly once, in order, under the app and executor the labels name; once
 // the kubelet has removed the pods' log directories (its cleanup, about a
 // minute after the deletion here), the collector lets each pod go with every
-// line acknowledged (podFinished) and drops its checkpoint.
+// line acknowledged (podFinished) and drops its checkpoint. With the
+// aggregator told so (SPARKLOGS_WATCH_PODS_BY_LABELS=true, as deploy/README
+// says for node mode), every pod's end is recorded too, identified from the
+// same labels: exit 0, Completed, with its pod's name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describeNamespace, installSparklogs, kubectl, kubectlJson, REPO, testCluster, waitFor, type Installed } from './cluster.js';
-import { assertExact, executorLines, NAMESPACE, podState, servedSeqs, uniqueSuffix } from './pods.js';
+import { api, assertExact, executorLines, NAMESPACE, podState, servedSeqs, uniqueSuffix, type ApiExecutor } from './pods.js';
 
 const cluster = testCluster();
 let sparklogs: Installed;
@@ -100,12 +103,17 @@ patches:
   await kubectl(cluster, ['apply', '-k', kustomization]);
   await kubectl(cluster, ['-n', 'sparklogs-node', 'rollout', 'status', 'ds/sparklogs-node-collector', '--timeout=3m']);
   await waitFor('the node collector listed its pods', async () => ((await nodeCollectorLogs()).includes('"podsListed"') ? true : undefined), 60_000);
+  // The aggregator's pod watcher records the ends of pods without a sidecar too (deploy/README, node mode).
+  await kubectl(cluster, ['-n', 'sparklogs', 'set', 'env', 'deployment/sparklogs-aggregator', 'SPARKLOGS_WATCH_PODS_BY_LABELS=true']);
+  await kubectl(cluster, ['-n', 'sparklogs', 'rollout', 'status', 'deployment/sparklogs-aggregator', '--timeout=5m']);
 });
 
 after(async () => {
   writeFileSync(join(artifacts, 'node-collector.log'), await nodeCollectorLogs());
-  // Other real-cluster tests run their pods without it.
+  // Other real-cluster tests run their pods without it, and the aggregator as deployed.
   await kubectl(cluster, ['delete', '-k', kustomization, '--ignore-not-found', '--wait=true']).catch(() => undefined);
+  await kubectl(cluster, ['-n', 'sparklogs', 'set', 'env', 'deployment/sparklogs-aggregator', 'SPARKLOGS_WATCH_PODS_BY_LABELS-']).catch(() => undefined);
+  await kubectl(cluster, ['-n', 'sparklogs', 'rollout', 'status', 'deployment/sparklogs-aggregator', '--timeout=5m']).catch(() => undefined);
 });
 
 test('node mode on the real node: every stdout line of Spark-labelled pods, deleted ones included, served once, in order, under its app and executor, across a replacement of the node collector', { timeout: 6 * 60_000 }, async () => {
@@ -155,6 +163,15 @@ test('node mode on the real node: every stdout line of Spark-labelled pods, dele
       assert.equal(long.length, 1, `${w.name}: the 40,000-character line (the runtime's P pieces and F) is one line`);
       assert.equal(long[0]!.message, `sparklogs-long ${w.name} ${'x'.repeat(40000)}`);
       assert.ok(lines.every((l) => l.pod === w.name), `${w.name}: every line names its pod`);
+    }
+    // Every pod's end, from the aggregator's watch: identified from the labels like its lines.
+    const ends = await waitFor('every pod end recorded', async () => {
+      const ex = (await api<{ executors: ApiExecutor[] }>(sparklogs, `/api/v1/apps/${appId}`))?.executors ?? [];
+      return writers.every((w) => ex.find((e) => e.executorId === w.executorId)?.lifecycle?.exitCode !== undefined) ? ex : undefined;
+    }, 120_000, 2000);
+    for (const w of writers) {
+      const end = ends.find((e) => e.executorId === w.executorId)!.lifecycle!;
+      assert.deepEqual([end.exitCode, end.reason, end.pod], [0, 'Completed', w.name], `${w.name}: its end as Kubernetes reported it`);
     }
     const logs = await nodeCollectorLogs();
     for (const w of writers) assert.match(logs, new RegExp(`"podIdentified".*"pod":"${NAMESPACE}/${w.name}"|"pod":"${NAMESPACE}/${w.name}".*"podIdentified"`), `${w.name}: identified from its labels`);
