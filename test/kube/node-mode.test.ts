@@ -170,8 +170,8 @@ test('node mode on the real node: every stdout line of Spark-labelled pods, dele
       return writers.every((w) => ex.find((e) => e.executorId === w.executorId)?.lifecycle?.exitCode !== undefined) ? ex : undefined;
     }, 120_000, 2000);
     for (const w of writers) {
-      const end = ends.find((e) => e.executorId === w.executorId)!.lifecycle!;
-      assert.deepEqual([end.exitCode, end.reason, end.pod], [0, 'Completed', w.name], `${w.name}: its end as Kubernetes reported it`);
+      const e = ends.find((x) => x.executorId === w.executorId)!;
+      assert.deepEqual([e.lifecycle!.exitCode, e.lifecycle!.reason, e.pod], [0, 'Completed', w.name], `${w.name}: its end as Kubernetes reported it`);
     }
     const logs = await nodeCollectorLogs();
     for (const w of writers) assert.match(logs, new RegExp(`"podIdentified".*"pod":"${NAMESPACE}/${w.name}"|"pod":"${NAMESPACE}/${w.name}".*"podIdentified"`), `${w.name}: identified from its labels`);
