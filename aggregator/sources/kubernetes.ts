@@ -15,9 +15,10 @@
 // Every pod is watched, not a label selection: Spark, Flink and Flume pods
 // share no label (selectors cannot OR), and whether a pod is ours is decided
 // by its collector sidecar, the same place its identity comes from.
-import { CoordinationV1Api, CoreV1Api, KubeConfig, V1MicroTime, Watch, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, V1MicroTime, Watch, type V1Lease, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../contract/log.js';
 import type { Names } from '../../contract/names.js';
+import { BoundedMap, runListWatch, statusCode, within } from '../../contract/list-watch.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { BulkItem, EsSink } from '../sinks/elasticsearch.js';
 import { deletionRequestedAt, lifecycleDoc, lifecycleItem, podIdentity, PodIdentityError, type Pod } from '../transforms/pod-lifecycle.js';
@@ -59,7 +60,7 @@ export interface WatchMemory {
 }
 
 export function newWatchMemory(maxTracked = 20_000): WatchMemory {
-  return { live: new Bounded(maxTracked), seen: new Bounded(maxTracked) };
+  return { live: new BoundedMap(maxTracked), seen: new BoundedMap(maxTracked) };
 }
 
 export interface PodWatcher {
@@ -78,39 +79,9 @@ function slim(p: Pod): Pod {
   };
 }
 
-/** A bounded insertion-ordered map: the oldest entry goes first. */
-class Bounded<V> extends Map<string, V> {
-  dropped = 0;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(k: string, v: V): this {
-    super.delete(k);
-    super.set(k, v);
-    while (this.size > this.max) {
-      super.delete(this.keys().next().value!);
-      this.dropped++;
-    }
-    return this;
-  }
-}
-
-type WatchEnd = { kind: 'closed'; events: number; rv: string } | { kind: 'gone' } | { kind: 'failed'; err: Error; rv: string };
 
 // The generated client sets no request timeout: an API server that accepts and never answers must not stall the watcher.
 const LIST_TIMEOUT_MS = 60_000;
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`pod list: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-}
 
 export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
   const kc = o.kubeConfig ?? new KubeConfig();
@@ -129,7 +100,7 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
   const live = memory.live;
   // uid -> the last document queued for it (or the identity error logged): no rewrite of unchanged facts.
   const seen = memory.seen;
-  const pending = new Bounded<BulkItem>(o.maxPending ?? 10_000);
+  const pending = new BoundedMap<BulkItem>(o.maxPending ?? 10_000);
   let wake: () => void = () => undefined;
 
   function observe(scope: string, type: string, pod: Pod): void {
@@ -164,24 +135,8 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
     if (deleted) seen.delete(uid);
   }
 
-  async function relist(scope: string, ns: string | undefined): Promise<string> {
-    const present = new Set<string>();
-    let cont: string | undefined;
-    let rv = '';
-    do {
-      const page = await within(
-        ns === undefined
-          ? api.listPodForAllNamespaces({ limit: pageSize, ...(cont ? { _continue: cont } : {}) })
-          : api.listNamespacedPod({ namespace: ns, limit: pageSize, ...(cont ? { _continue: cont } : {}) }),
-        LIST_TIMEOUT_MS,
-      );
-      for (const p of page.items) {
-        if (p.metadata?.uid) present.add(p.metadata.uid);
-        observe(scope, 'ADDED', p as Pod);
-      }
-      cont = page.metadata?._continue || undefined;
-      rv = page.metadata?.resourceVersion ?? '';
-    } while (cont && !stopping.signal.aborted);
+  function onListed(ns: string | undefined, present: Set<string>, rv: string): void {
+    const scope = ns ?? '*';
     // Pods this watcher knew alive that are gone now: deleted while no watch was open.
     let vanished = 0;
     for (const [uid, { scope: s, pod }] of [...live]) {
@@ -190,102 +145,25 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
       observe(scope, 'DELETED', pod);
     }
     log.info({ event: 'podsListed', scope, pods: present.size, vanished, resourceVersion: rv }, 'pods listed');
-    return rv;
   }
 
-  function watchOnce(scope: string, path: string, rv: string): Promise<WatchEnd> {
-    return new Promise((resolve) => {
-      let events = 0;
-      let lastRv = rv;
-      let ctl: AbortController | undefined;
-      let settled = false;
-      const finish = (end: WatchEnd) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(idle);
-        stopping.signal.removeEventListener('abort', onStop);
-        ctl?.abort();
-        resolve(end);
-      };
-      // A connection that died without a FIN sends nothing, not even bookmarks: give up on it.
-      const idleMs = (watchTimeout + 60) * 1000;
-      let idle = setTimeout(() => finish({ kind: 'failed', err: new Error(`watch idle for ${idleMs} ms`), rv: lastRv }), idleMs);
-      const onStop = () => finish({ kind: 'closed', events, rv: lastRv });
-      stopping.signal.addEventListener('abort', onStop, { once: true });
-      watch
-        .watch(
-          path,
-          { allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: watchTimeout + Math.floor(Math.random() * 60) },
-          (type, obj: Pod & { code?: number; message?: string }) => {
-            clearTimeout(idle);
-            idle = setTimeout(() => finish({ kind: 'failed', err: new Error(`watch idle for ${idleMs} ms`), rv: lastRv }), idleMs);
-            if (type === 'ERROR') {
-              if (obj.code === 410) return finish({ kind: 'gone' });
-              return finish({ kind: 'failed', err: new Error(`watch error ${obj.code ?? '?'}: ${obj.message ?? ''}`), rv: lastRv });
-            }
-            const objRv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-            if (objRv) lastRv = objRv;
-            if (type === 'BOOKMARK') return;
-            events++;
-            observe(scope, type, obj);
-          },
-          (err: unknown) => {
-            if (!err) return finish({ kind: 'closed', events, rv: lastRv });
-            if (statusCode(err) === 410) return finish({ kind: 'gone' });
-            finish({ kind: 'failed', err: err as Error, rv: lastRv });
-          },
-        )
-        .then((c) => {
-          ctl = c;
-          if (settled) c.abort();
-        })
-        .catch((err: unknown) => finish({ kind: 'failed', err: err as Error, rv: lastRv }));
-    });
-  }
-
-  let listedCount = 0;
-  let onListed: () => void = () => undefined;
-  const listed = new Promise<void>((r) => (onListed = r));
   const scopes = o.namespaces.length === 0 ? [undefined] : [...new Set(o.namespaces)];
-
-  async function loop(ns: string | undefined): Promise<void> {
-    const scope = ns ?? '*';
-    const path = ns === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
-    let rv: string | undefined;
-    let attempt = 0;
-    let first = true;
-    while (!stopping.signal.aborted) {
-      try {
-        if (rv === undefined) {
-          rv = await relist(scope, ns);
-          if (first && ++listedCount === scopes.length) onListed();
-          first = false;
-        }
-        const opened = now();
-        const end = await watchOnce(scope, path, rv);
-        if (stopping.signal.aborted) return;
-        if (end.kind === 'gone') {
-          log.info({ event: 'podWatchExpired', scope }, 'resourceVersion expired (410 Gone): relisting');
-          rv = undefined;
-          continue;
-        }
-        rv = end.rv;
-        if (end.kind === 'failed') throw end.err;
-        // A server that closes every watch at once would otherwise be hammered.
-        if (end.events === 0 && now() - opened < 1000) throw new Error('watch closed at once');
-        attempt = 0;
-      } catch (err) {
-        if (stopping.signal.aborted) return;
-        const code = statusCode(err);
-        if (code === 410) rv = undefined; // an expired list continue token
-        const ms = backoffMs(o.retry, attempt++);
-        log.warn({ event: 'podWatchError', scope, status: code, err: (err as Error).message, retryInMs: ms }, 'pod watch failed, retrying');
-        // After many failures in a row, start over from a list: the watch position may be what is wrong.
-        if (attempt % 5 === 0) rv = undefined;
-        await sleep(ms, stopping.signal);
-      }
-    }
-  }
+  const watching = runListWatch<V1Pod>({
+    scopes,
+    list: (ns, cont) =>
+      ns === undefined
+        ? api.listPodForAllNamespaces({ limit: pageSize, ...(cont ? { _continue: cont } : {}) })
+        : api.listNamespacedPod({ namespace: ns, limit: pageSize, ...(cont ? { _continue: cont } : {}) }),
+    watch: (path, query, onEvent, onDone) => watch.watch(path, query, onEvent, onDone),
+    watchTimeoutSeconds: watchTimeout,
+    listTimeoutMs: LIST_TIMEOUT_MS,
+    retry: o.retry,
+    log,
+    signal: stopping.signal,
+    now,
+    onObject: (ns, type, pod) => observe(ns ?? '*', type, pod as Pod),
+    onListed,
+  });
 
   async function writer(): Promise<void> {
     let attempt = 0;
@@ -336,14 +214,13 @@ export function startPodWatcher(o: PodWatcherOptions): PodWatcher {
   }
 
   log.info({ event: 'podWatchStarted', namespaces: o.namespaces.length ? o.namespaces : 'all', server: kc.getCurrentCluster()?.server }, 'watching pods');
-  const loops = scopes.map((ns) => loop(ns));
   const written = writer();
 
   return {
-    listed,
+    listed: watching.firstListed,
     async stop() {
       stopping.abort();
-      await Promise.all(loops);
+      await watching.ended;
       await written;
       // What the watch saw last is worth one more attempt, within the deadline.
       if (pending.size === 0) return;
@@ -422,12 +299,12 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   async function tryHold(): Promise<boolean> {
     let lease: V1Lease | undefined;
     try {
-      lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), LIST_TIMEOUT_MS);
+      lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), LIST_TIMEOUT_MS, 'lease');
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
     if (!lease) {
-      await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), LIST_TIMEOUT_MS);
+      await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), LIST_TIMEOUT_MS, 'lease');
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
@@ -438,7 +315,7 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
     if (observed?.key !== key) observed = { key, at: now() };
     const expired = observed.at + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
     if (holder !== l.identity && holder !== '' && !expired) return false;
-    await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), LIST_TIMEOUT_MS);
+    await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), LIST_TIMEOUT_MS, 'lease');
     return true;
   }
 
@@ -482,12 +359,12 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
       watcher = undefined;
       // Hand the Lease over now rather than after its duration: the next replica watches at once.
       try {
-        const lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), 5000);
+        const lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), 5000, 'lease');
         if (lease.spec?.holderIdentity === l.identity) {
           const body = spec(lease, false);
           body.spec!.holderIdentity = '';
           body.spec!.leaseDurationSeconds = 1;
-          await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body }), 5000);
+          await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body }), 5000, 'lease');
           log.info({ event: 'leaseReleased' }, 'lease released');
         }
       } catch (err) {
