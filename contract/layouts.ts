@@ -23,8 +23,12 @@ const FLUME_START = new RegExp(`^\\[?${FLUME_DATE}`);
 export const JSON_OBJECT = /^\{"/;
 /** Java stack trace continuations: `\tat …`, `Caused by:`, `Suppressed:`, `... 12 more`. */
 export const JAVA_CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
-/** The line that names a Java exception under its log line (`java.io.IOException: gone`): continues an event too. */
-export const JAVA_EXCEPTION_LINE = /^(?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable)(?::|$)/;
+/**
+ * The line that names a Java exception under its log line (`java.io.IOException: gone`): continues an event too.
+ * The class's simple name ends in Exception, Error or Throwable, or is one of them (Hadoop's LocalJobRunner wraps a
+ * task's failure in a plain `java.lang.Exception: …`).
+ */
+export const JAVA_EXCEPTION_LINE = /^(?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?<=Exception|Error|Throwable)(?::|$)/;
 
 /** logback's default and log4j's ABSOLUTE date: a time of day only, `12:00:00.123 [main] INFO …`. */
 const TIME_OF_DAY = String.raw`(\d{2}):(\d{2}):(\d{2})[.,](\d{3})`;
@@ -114,8 +118,13 @@ export const ISO_BRACKETED = new RegExp(`^\\[${ISO_DATE}(?:[.,](\\d{1,9}))?(Z|[+
 export const ISO_REST = /(?:\[([^\]\n]{0,256})\] +)?([A-Za-z]{4,7}) +(?:\[([^\]\n]{0,256})\] +)?([^\s[\]]{1,512}?)(?::\d{1,6})? *(?:\[[^\]\n]{0,512}\] *)?(?:- ?|: ?)/y;
 /** Flume: `21 Nov 2024 06:20:00,123 INFO  [thread] (Class.method:207) - msg` (groups: dd Mon yyyy HH mm ss SSS level thread logger). */
 export const FLUME_HEADER = new RegExp(`^${FLUME_DATE} +([A-Za-z]{4,7}) +\\[([^\\]\\n]{0,256})\\] +\\(([^\\s():]{1,512})(?::\\d{1,6})?\\) *(?:- ?)?`);
-/** logback's default `HH:mm:ss.SSS [thread] LEVEL logger - msg`, the logger as abbreviated (Tomcat's `o.a.c.c.C.[.[.[/]`) (groups: HH mm ss SSS thread level logger). */
-export const TIME_HEADER = new RegExp(`^${TIME_OF_DAY} +\\[([^\\]\\n]{0,256})\\] +([A-Za-z]{4,7}) +(\\S{1,512}) +- ?`);
+/**
+ * A time of day, `[thread] LEVEL logger`, then the message (groups: HH mm ss SSS thread level logger): the logback.xml
+ * pattern of logback's manual, `%d{HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg%n`, the logger as abbreviated
+ * (Tomcat's `o.a.c.c.C.[.[.[/]`); and logback's default with no configuration at all (BasicConfigurator's TTLLLayout),
+ * whose separator holds the event's key-value pairs: `logger -- msg`, `logger -task="7" stage="a"- msg`.
+ */
+export const TIME_HEADER = new RegExp(`^${TIME_OF_DAY} +\\[([^\\]\\n]{0,256})\\] +([A-Za-z]{4,7}) +(\\S{1,512}) +-(?:-|(?=[\\w$])[^\\n]{0,1024}?-(?= ))? ?`);
 /** Unified GC logging's decorations, `[0.123s][info][gc,heap   ] ` (each [..] read by the aggregator). */
 export const GC_UNIFIED_HEADER = /^((?:\[[^\]\n]{0,64}\]){2,8}) ?/;
 /** -XX:+PrintGCDetails with -XX:+PrintGCDateStamps: `2024-11-21T06:20:00.123+0000: 0.123: [GC …` (groups: yyyy MM dd HH mm ss fraction zone). */

@@ -33,8 +33,8 @@ const ISO = ISO_HEADER;
 const REST = ISO_REST;
 const FLUME = FLUME_HEADER;
 const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
-// The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`.
-const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?:Exception|Error|Throwable))(?::|\s*$)/;
+// The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`, also a plain `java.lang.Exception: …`.
+const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?<=Exception|Error|Throwable))(?::|\s*$)/;
 
 // A Python exception line: `ValueError: bad`, `py4j.protocol.Py4JJavaError: An error…`, `KeyboardInterrupt`.
 const PY_EXCEPTION = /^([A-Za-z_][\w]{0,128}(?:\.[A-Za-z_][\w]{0,128}){0,32})(?::|$)/;

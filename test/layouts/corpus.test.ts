@@ -2,7 +2,10 @@
 // (test/layouts/make-corpus: Spark 3.5 and 4 in their default layout, Spark 4's
 // structured logging with its executors' switch from plain to JSON, a PySpark
 // driver with Python's logging, tracebacks and an executor out of heap, Flink's
-// MiniCluster with a failing task, a Flume agent with failing deliveries)
+// MiniCluster with a failing task, a Flume agent with failing deliveries, a
+// Hadoop MapReduce job failing in local mode in Hadoop's client and container
+// layouts, an slf4j program in logback's default configuration and a common
+// logback.xml pattern)
 // comes out of the collector's cutting and the aggregator's parsing as exactly
 // one event, with its time, level, logger, thread, exception and message
 // right, checked against what the programs themselves knew (their second
@@ -14,6 +17,8 @@ import { checkCorpus } from './check-corpus.js';
 import { decoderOptions, decoderSettings } from '../../collector/spool/spool.js';
 import { FileDecoder, newDecoderStats } from '../../collector/transforms/file-decoder.js';
 import { startsEvent } from '../../contract/layouts.js';
+import { parseEvent } from '../../aggregator/transforms/parse-event.js';
+import { ZonedClock } from '../../aggregator/transforms/zoned-time.js';
 
 test('the real-log corpus: every event cut and parsed right', () => {
   const results = checkCorpus();
@@ -23,7 +28,7 @@ test('the real-log corpus: every event cut and parsed right', () => {
     assert.equal(r.good, r.cut, `${r.file}: every event cut is one known event`);
   }
   const runs = new Set(results.map((r) => r.file.split('/')[0]));
-  const want = ['spark-3.5-default', 'spark-4-default', 'spark-4-structured', 'pyspark-4', 'flink-2.3', 'flume-1.11'];
+  const want = ['spark-3.5-default', 'spark-4-default', 'spark-4-structured', 'pyspark-4', 'flink-2.3', 'flume-1.11', 'hadoop-3.4', 'logback-1.5'];
   assert.deepEqual(want.filter((r) => !runs.has(r)), [], [...runs].join(', '));
   assert.ok(results.reduce((s, r) => s + r.good, 0) > 1000);
 });
@@ -66,4 +71,21 @@ test("a Python traceback joins a WARNING or worse Python line (logging.exception
     ['The above exception was the direct cause of the following exception:', false],
     ['26/11/30 16:06:12 INFO SparkContext: Successfully stopped SparkContext', true],
   ] as const) assert.equal(startsEvent(tb, prev), starts, prev);
+});
+
+test("logback's default layout (no configuration): the key-value pairs between its dashes are not the message; a plain java.lang.Exception is the exception", () => {
+  // As logback 1.5.18's BasicConfigurator prints `log.atInfo().addKeyValue("task", 7).addKeyValue("stage", "a b").log("done")`.
+  const utc = new ZonedClock('UTC');
+  const ref = Date.parse('2026-11-30T19:16:00Z');
+  for (const [line, message] of [
+    ['19:15:41.980 [main] INFO x.Y -task="7" stage="a b"- done', 'done'],
+    ['19:15:41.980 [main] INFO x.Y -- done - really', 'done - really'],
+    ['19:15:41.980 [main] INFO  x.Y - -5 degrees', '-5 degrees'],
+  ] as const) {
+    const e = parseEvent(line, utc, { ref });
+    assert.deepEqual([e.time, e.level, e.thread, e.logger, e.message], [Date.parse('2026-11-30T19:15:41.980Z'), 'INFO', 'main', 'x.Y', message], line);
+  }
+  const e = parseEvent('2026-11-30 19:14:55,393 WARN mapred.LocalJobRunner: job_local601341704_0001\njava.lang.Exception: java.io.IOException: record at offset 6 unreadable\n\tat x.Y.z(Y.java:1)', utc);
+  assert.equal(e.exception, 'java.lang.Exception');
+  assert.equal(startsEvent('java.lang.Error: boom', '2026-11-30 19:14:55,393 WARN x: y'), false);
 });
