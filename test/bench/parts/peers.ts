@@ -5,15 +5,25 @@
 // gzip, stack traces joined into one event (kcat sends lines as they are).
 // Three measurements:
 //   1. throughput on the data set: lines/s, CPU s per million lines, peak RSS;
+//      in ctx.rounds rounds, each shipper shipping the whole data set once per
+//      round, the order rotated each round (kcat, collector, peers...; then
+//      collector, peers..., kcat; ...);
 //   2. footprint tailing one executor's log at 1,000 lines/s and idle (all
-//      shippers tail the same file at the same time);
+//      shippers tail the same file at the same time, started afresh in each
+//      of ctx.rounds rounds, the start order rotated);
 //   3. delivery: each shipper is killed with SIGKILL while an executor writes
 //      numbered events, restarted on its read position, and every number is
-//      counted at the far end (lost, duplicated).
+//      counted at the far end (lost, duplicated). Once per run: its figures
+//      are counts of lost and duplicated events, not ratios, and a run takes
+//      a minute or more.
+// Each peer's ratio to the collector is the median of the rounds' ratios
+// (a round pairs the peer with the collector measured in the same round),
+// with min..max and spread; past ±10% it is UNSTABLE; a failed round is left
+// out and counted (report.ts fromRounds, stats.ts rounds).
 // A peer that is not built (test/bench/peers/build) is skipped with one line
 // naming the command that builds it; the rest of the part still runs.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ctx, Topic } from '../context.js';
 import { createTopic as createTopicOnce } from '../context.js';
@@ -23,8 +33,10 @@ import { startNumberedWriter } from '../peers/numbered-writer.js';
 import { collector, COMPRESSION, filebeat, kcatTail, otelcol, type Running, type Shipper } from '../peers/shippers.js';
 import { sampleFootprint, waitFor, type Footprint } from '../proc.js';
 import { ensureKcat, shipWithKcat } from '../refs/kcat.js';
-import { withRatio } from '../report.js';
-import type { ShipResult } from '../shipper.js';
+import { fromRounds } from '../report.js';
+import { failed, type ShipResult } from '../shipper.js';
+import { rounds } from '../stats.js';
+import { recordRounds } from '../targets.js';
 import { startWriter } from '../writer.js';
 
 const PART = 'peers';
@@ -91,8 +103,8 @@ async function untilDelivered(r: Running, want: number, stallMs: number, t0: num
 }
 
 /** 1. One shipper ships the whole data set (every file from its start); its topic is then read back and counted. */
-async function shipDataSet(ctx: Ctx, s: Shipper): Promise<Shipped> {
-  const topic = await createTopic(ctx, `${ctx.runPrefix}-peers-${s.name}`);
+async function shipDataSet(ctx: Ctx, s: Shipper, round: number): Promise<Shipped> {
+  const topic = await createTopic(ctx, `${ctx.runPrefix}-peers-${s.name}-r${round}`);
   try {
     return await withState(async (stateDir) => {
       const t0 = performance.now();
@@ -114,98 +126,156 @@ async function shipDataSet(ctx: Ctx, s: Shipper): Promise<Shipped> {
   }
 }
 
-async function throughput(ctx: Ctx, peers: Shipper[]): Promise<void> {
-  const d = ctx.data;
-  ctx.out(`bench: peers: throughput on ${d.files.length} files, ${d.lines} lines (${d.events} events), ${mib(d.bytes).toFixed(1)} MiB, ${COMPRESSION}, acks=all\n`);
-  const results: Shipped[] = [await shipWithKcat(ctx, `${ctx.runPrefix}-peers-kcat`, COMPRESSION)];
-  for (const s of [collector, ...peers]) results.push(await shipDataSet(ctx, s));
-  for (const r of results) {
-    ctx.out(`bench:   ${r.name}: ${r.failed ? `failed: ${r.failed}` : `${r.seconds.toFixed(2)} s, ${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${mib(r.peakRssBytes).toFixed(1)} MiB, ${r.messages} messages${r.count ? `, ${r.count.events} events (${r.count.withTrace} with a joined stack trace, ${r.count.fragments} trace lines alone)` : ''}${r.lost ? ` (${r.lost})` : ''}`}\n`);
-  }
-  const col = results.find((r) => r.name === 'collector')!;
-  const ok = (r: Shipped) => !r.failed;
-  const rate = (r: Shipped) => (ok(r) ? d.lines / r.seconds : null);
-  const perM = (r: Shipped) => (ok(r) ? (r.cpuSeconds / d.lines) * 1e6 : null);
-  const rss = (r: Shipped) => (ok(r) ? mib(r.peakRssBytes) : null);
-  const why = (r: Shipped) => (r.failed ? r.failed.slice(0, 200) : r.lost?.slice(0, 200));
-  // The issue's targets (targets.ts) compare the collector with Filebeat measured in these same runs.
-  for (const r of results) {
-    if (ok(r) && r.cpuSeconds > 0) ctx.shared.set(`${r.name === 'collector' ? 'peers.collector' : r.name}.linesPerCpuSecond`, d.lines / r.cpuSeconds);
-  }
-  for (const r of results) {
-    const ref = r === col ? undefined : { name: 'collector', value: null as number | null };
-    const add = (what: string, unit: string, f: (x: Shipped) => number | null) => ctx.add(withRatio({
-      part: PART, name: `${r.name} ${what}`, value: f(r), unit,
-      ...(ref ? { reference: { ...ref, value: f(col) } } : {}),
-      note: why(r) ?? (r.name === 'kcat' ? 'raw produce of every line, no joining, no read position' : undefined),
-    }));
-    add('throughput', 'lines/s', rate);
-    add('CPU s per million lines', 's', perM);
-    add('peak RSS', 'MiB', rss);
+/** The order of round r: the list rotated by r, so each shipper runs first (or starts first) in turn. */
+export function rotated<T>(xs: readonly T[], r: number): T[] {
+  const k = xs.length ? r % xs.length : 0;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+const key = (name: string) => (name === 'collector' ? 'peers.collector' : name);
+
+/**
+ * Every peer's figure beside the collector's from the same round: the ratio is
+ * the median of the rounds' ratios (report.ts fromRounds), the collector's own
+ * figure carries its spread. A round where either failed is left out and counted.
+ */
+function addRounds(ctx: Ctx, names: string[], what: string, unit: string, values: (name: string) => (number | null)[], note: (name: string) => string | undefined): void {
+  const col = values('collector');
+  for (const name of names) {
+    // A round whose collector figure is 0 (an idle window with no CPU tick) has no ratio: said, not counted as failed silently.
+    const zero = name === 'collector' ? [] : col.flatMap((c, i) => (c === 0 ? [`round ${i + 1}: the collector's figure was 0, no ratio`] : []));
+    const n = [note(name), ...zero].filter(Boolean).join('; ') || undefined;
+    const f = name === 'collector'
+      ? fromRounds({ part: PART, name: `${name} ${what}`, unit }, col)
+      : fromRounds({ part: PART, name: `${name} ${what}`, unit }, values(name), { name: 'collector', values: col });
+    ctx.add({ ...f, ...(n ? { note: n } : {}) });
   }
 }
 
-/** 2. All shippers tail one file at once: idle, then at RATE events/s. */
-async function footprint(ctx: Ctx, peers: Shipper[]): Promise<void> {
-  const loadMs = ctx.quick ? 3000 : 60_000;
-  const idleMs = ctx.quick ? 2000 : 30_000;
-  const warmMs = ctx.quick ? 1000 : 5000;
-  const shippers = [collector, ...peers];
-  const kcatMissing = await ensureKcat(ctx);
-  if (kcatMissing) ctx.out(`bench: peers: footprint without kcat: ${kcatMissing}\n`);
-  else shippers.push(kcatTail);
-  await withState(async (dir) => {
+/** Records a shipper's figure over the rounds (median and spread) under its target key, and the collector / Filebeat ratio's rounds. */
+function record(ctx: Ctx, names: string[], what: string, values: (name: string) => (number | null)[]): void {
+  for (const name of names) recordRounds(ctx.shared, `${key(name)}.${what}`, rounds(values(name)));
+  if (!names.includes('filebeat')) return;
+  const col = values('collector');
+  const fb = values('filebeat');
+  recordRounds(ctx.shared, `peers.collectorOverFilebeat.${what}`, rounds(col.map((c, i) => (c !== null && fb[i] ? c / fb[i] : null))));
+}
+
+async function throughput(ctx: Ctx, peers: Shipper[]): Promise<void> {
+  const d = ctx.data;
+  ctx.out(`bench: peers: throughput on ${d.files.length} files, ${d.lines} lines (${d.events} events), ${mib(d.bytes).toFixed(1)} MiB, ${COMPRESSION}, acks=all; ${ctx.rounds} rounds, the order rotated each round\n`);
+  const shippers: (Shipper | 'kcat')[] = ['kcat', collector, ...peers];
+  const names = shippers.map((s) => (s === 'kcat' ? 'kcat' : s.name));
+  // One map per round: shipper name -> its run of the whole data set into a topic of that round.
+  const runs: Map<string, Shipped>[] = [];
+  for (let r = 0; r < ctx.rounds; r++) {
+    const round = new Map<string, Shipped>();
+    for (const s of rotated(shippers, r)) {
+      const res: Shipped = s === 'kcat'
+        ? await shipWithKcat(ctx, `${ctx.runPrefix}-peers-kcat-r${r}`, COMPRESSION).catch((err: Error) => failed('kcat', err.message))
+        : await shipDataSet(ctx, s, r).catch((err: Error): Shipped => failed(s.name, err.message));
+      round.set(res.name, res);
+      ctx.out(`bench:   round ${r + 1} ${res.name}: ${res.failed ? `failed: ${res.failed}` : `${res.seconds.toFixed(2)} s, ${res.cpuSeconds.toFixed(2)} CPU s, peak RSS ${mib(res.peakRssBytes).toFixed(1)} MiB, ${res.messages} messages${res.count ? `, ${res.count.events} events (${res.count.withTrace} with a joined stack trace, ${res.count.fragments} trace lines alone)` : ''}${res.lost ? ` (${res.lost})` : ''}`}\n`);
+    }
+    ctx.out(`bench:   round ${r + 1} order ${rotated(names, r).join(', ')}; load ${loadavg()[0]!.toFixed(2)}\n`);
+    runs.push(round);
+  }
+  const of = (f: (x: Shipped) => number | null) => (name: string) => runs.map((round) => {
+    const x = round.get(name);
+    return x && !x.failed ? f(x) : null;
+  });
+  const why = (name: string) => runs.map((round, i) => {
+    const x = round.get(name)!;
+    return x.failed ? `round ${i + 1}: ${x.failed.slice(0, 200)}` : x.lost ? `round ${i + 1}: ${x.lost.slice(0, 200)}` : undefined;
+  }).filter(Boolean).join('; ') || (name === 'kcat' ? 'raw produce of every line, no joining, no read position' : undefined);
+  // The issue's targets (targets.ts) compare the collector with Filebeat measured in these same rounds.
+  record(ctx, names, 'linesPerCpuSecond', of((x) => (x.cpuSeconds > 0 ? d.lines / x.cpuSeconds : null)));
+  addRounds(ctx, names, 'throughput', 'lines/s', of((x) => d.lines / x.seconds), why);
+  addRounds(ctx, names, 'CPU s per million lines', 's', of((x) => (x.cpuSeconds / d.lines) * 1e6), why);
+  addRounds(ctx, names, 'peak RSS', 'MiB', of((x) => mib(x.peakRssBytes)), why);
+}
+
+interface FootprintRound {
+  idle: Footprint;
+  load: Footprint;
+  kept: boolean;
+}
+
+/**
+ * 2. All shippers tail one file at the same time (the same writes for all):
+ * idle, then at RATE events/s. Each round starts them afresh (the start order
+ * rotated) on a new file and new topics, so a ratio pairs the collector and a
+ * peer sampled in the same windows, and the rounds give its spread.
+ */
+async function footprintRound(ctx: Ctx, shippers: Shipper[], r: number, ms: { load: number; idle: number; warm: number }): Promise<Map<string, FootprintRound>> {
+  return withState(async (dir) => {
     const file = join(dir, 'executor.log');
     await writeFile(file, '');
     const topics: Topic[] = [];
     const running: { s: Shipper; r: Running }[] = [];
     try {
-      for (const s of shippers) {
-        const topic = await createTopic(ctx, `${ctx.runPrefix}-peers-fp-${s.name}`);
+      for (const s of rotated(shippers, r)) {
+        const topic = await createTopic(ctx, `${ctx.runPrefix}-peers-fp-${s.name}-r${r}`);
         topics.push(topic);
         const stateDir = join(dir, s.name);
         await mkdir(stateDir);
         running.push({ s, r: await s.start({ brokers: ctx.brokers, paths: file, topic, stateDir }) });
       }
       // Started: the collector answers on its metrics port; the others get the same time.
-      await waitFor(async () => (await running[0]!.r.delivered()) !== undefined, 20_000);
-      await sleep(warmMs);
-      const idle = await Promise.all(running.map(({ r }) => sampleFootprint(r.p, idleMs)));
+      const col = running.find((x) => x.s === collector)!;
+      await waitFor(async () => (await col.r.delivered()) !== undefined, 20_000);
+      await sleep(ms.warm);
+      const idle = await Promise.all(running.map(({ r }) => sampleFootprint(r.p, ms.idle)));
       const w = await startWriter(file, RATE);
-      await sleep(warmMs);
-      const load = await Promise.all(running.map(({ r }) => sampleFootprint(r.p, loadMs)));
+      await sleep(ms.warm);
+      const load = await Promise.all(running.map(({ r }) => sampleFootprint(r.p, ms.load)));
       await w.stop();
       const written = w.written();
       // Each must have kept up, or its CPU figure describes a shipper that fell behind.
       const kept = await Promise.all(running.map(async ({ s, r }) => {
         if (s.name === 'kcat') return true;
-        const t0 = performance.now();
-        return (await untilDelivered(r, written, 10_000, t0)).seen >= written;
+        return (await untilDelivered(r, written, 10_000, performance.now())).seen >= written;
       }));
-      ctx.out(`bench:   ${written} events written at ${RATE}/s; ${running.map(({ s }, i) => `${s.name} ${kept[i] ? 'kept up' : 'FELL BEHIND'}`).join(', ')}\n`);
-      const ci = 0;
-      for (const [i, { s }] of running.entries()) {
-        if (kept[i] && Number.isFinite(load[i]!.rssMaxBytes)) ctx.shared.set(`${s.name === 'collector' ? 'peers.collector' : s.name}.rssAt1000MiB`, mib(load[i]!.rssMaxBytes));
-      }
-      for (const [i, { s }] of running.entries()) {
-        const fig = (name: string, f: Footprint[], key: 'rssMaxBytes' | 'cpuPercent') => {
-          const val = (x: Footprint | undefined) => (x ? (key === 'cpuPercent' ? x.cpuPercent : mib(x[key])) : null);
-          ctx.add(withRatio({
-            part: PART, name: `${s.name} ${name}`, value: val(f[i]), unit: key === 'cpuPercent' ? '% of a core' : 'MiB',
-            ...(i === ci ? {} : { reference: { name: 'collector', value: val(f[ci]) } }),
-            ...(kept[i] ? {} : { note: `fell behind: not all of ${written} events delivered 10 s after the writer stopped` }),
-          }));
-        };
-        fig(`RSS at ${RATE} lines/s (max)`, load, 'rssMaxBytes');
-        fig(`CPU at ${RATE} lines/s`, load, 'cpuPercent');
-        fig('RSS idle (max)', idle, 'rssMaxBytes');
-        fig('CPU idle', idle, 'cpuPercent');
-      }
+      ctx.out(`bench:   round ${r + 1}: ${written} events written at ${RATE}/s; ${running.map(({ s }, i) => `${s.name} ${kept[i] ? 'kept up' : 'FELL BEHIND'}`).join(', ')}; load ${loadavg()[0]!.toFixed(2)}\n`);
+      return new Map(running.map(({ s }, i) => [s.name, { idle: idle[i]!, load: load[i]!, kept: kept[i]! }]));
     } finally {
       for (const { r } of running) await r.stop().catch(() => undefined);
       for (const t of topics) await t.close();
     }
   });
+}
+
+async function footprint(ctx: Ctx, peers: Shipper[]): Promise<void> {
+  const ms = { load: ctx.quick ? 3000 : 30_000, idle: ctx.quick ? 2000 : 20_000, warm: ctx.quick ? 1000 : 5000 };
+  const shippers = [collector, ...peers];
+  const kcatMissing = await ensureKcat(ctx);
+  if (kcatMissing) ctx.out(`bench: peers: footprint without kcat: ${kcatMissing}\n`);
+  else shippers.push(kcatTail);
+  const names = shippers.map((s) => s.name);
+  ctx.out(`bench: peers: footprint: ${names.join(', ')} tail one file at once, ${ctx.rounds} rounds of ${ms.idle / 1000} s idle and ${ms.load / 1000} s at ${RATE} lines/s\n`);
+  const runs: (Map<string, FootprintRound> | undefined)[] = [];
+  const failures: string[] = [];
+  for (let r = 0; r < ctx.rounds; r++) {
+    try {
+      runs.push(await footprintRound(ctx, shippers, r, ms));
+    } catch (err) {
+      // A failed round is counted in every figure ("2 of 3 rounds"), not fatal.
+      ctx.out(`bench:   round ${r + 1} failed: ${(err as Error).message}\n`);
+      failures.push(`round ${r + 1} failed: ${(err as Error).message.slice(0, 200)}`);
+      runs.push(undefined);
+    }
+  }
+  // A shipper that fell behind in a round has no figure from that round.
+  const of = (f: (x: FootprintRound) => number) => (name: string) => runs.map((round) => {
+    const x = round?.get(name);
+    return x?.kept ? f(x) : null;
+  });
+  const why = (name: string) => [...failures, ...runs.flatMap((round, i) => (round && !round.get(name)?.kept ? [`round ${i + 1}: fell behind (not all events delivered 10 s after the writer stopped)`] : []))].join('; ') || undefined;
+  record(ctx, names, 'rssAt1000MiB', of((x) => mib(x.load.rssMaxBytes)));
+  addRounds(ctx, names, `RSS at ${RATE} lines/s (max)`, 'MiB', of((x) => mib(x.load.rssMaxBytes)), why);
+  addRounds(ctx, names, `CPU at ${RATE} lines/s`, '% of a core', of((x) => x.load.cpuPercent), why);
+  addRounds(ctx, names, 'RSS idle (max)', 'MiB', of((x) => mib(x.idle.rssMaxBytes)), why);
+  addRounds(ctx, names, 'CPU idle', '% of a core', of((x) => x.idle.cpuPercent), why);
 }
 
 /** 3. kill -9 mid-run and restart, then every numbered event counted at the far end. */
