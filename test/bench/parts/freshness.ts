@@ -3,6 +3,23 @@
 // earlier in the run. The whole chain is real: file -> collector -> Kafka ->
 // aggregator -> Elasticsearch (refresh included) -> query API. Each line is
 // recognised by its byte offset, which the API returns with it.
+//
+// Where the time goes: the collector's and the aggregator's counters are read
+// every STAGE_POLL_MS, and since one executor's lines travel in order, the
+// n-th line is acknowledged by Kafka (collector) or stored by a bulk
+// (aggregator) once the counter passes n. Searchable is the logs endpoint
+// polled every POLL_MS; printed is `sparklogs logs -f`. Each stage's
+// percentiles are printed, so the part says which component eats the time.
+//
+// Knobs for comparing settings (environment variables of `npm run bench`):
+//   SPARKLOGS_BENCH_FRESHNESS_RATE     lines/s when the run measured no pipeline
+//                                      maximum (--only freshness); default 1000
+//   SPARKLOGS_BENCH_FRESHNESS_SECONDS  how long the writer runs (60)
+//   SPARKLOGS_BENCH_FRESHNESS_REFRESH  the line index's refresh_interval instead
+//                                      of the template's (e.g. 1s to compare)
+//   SPARKLOGS_BENCH_FRESHNESS_FOLLOWERS extra follow streams of the executor, to
+//                                      see the query API's CPU per follower
+//   SPARKLOGS_FOLLOW_POLL_MS           reaches the query API (followPollMs)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,15 +34,43 @@ import { quantile } from '../stats.js';
 import { startWriter } from '../writer.js';
 import { existsSync } from 'node:fs';
 import { waitFor } from '../proc.js';
+import { names } from '../../../contract/names.js';
 
 const APP = 'spark-bench0000000000000000000000000001';
 const POLL_MS = 100;
+const STAGE_POLL_MS = 100;
+const IDLE_WINDOW_MS = 10_000;
 const CLI = join(DIST, 'query-api/cli/main.js');
+
+function envNumber(name: string, min: number, max: number): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}: expected a number from ${min} to ${max}, got ${raw}`);
+  return v;
+}
+
+const pct = (xs: number[]) => (xs.length ? [0.5, 0.95, 0.99].map((q) => (quantile(xs, q) / 1000).toFixed(2)).join(' / ') + ' s' : 'none');
+
+/** An SSE follower that only counts what it receives (the cost of one more reader). */
+function follower(url: string, signal: AbortSignal): { bytes: () => number; done: Promise<void> } {
+  let bytes = 0;
+  const done = (async () => {
+    const res = await fetch(url, { signal });
+    if (!res.ok || !res.body) throw new Error(`follow: HTTP ${res.status}`);
+    for await (const chunk of res.body) bytes += (chunk as Uint8Array).length;
+  })().catch((err: unknown) => {
+    if (!signal.aborted) throw err;
+  });
+  return { bytes: () => bytes, done };
+}
 
 export async function freshness(ctx: Ctx): Promise<void> {
   const max = ctx.shared.get('pipelineLinesPerSec');
-  const rate = Math.round(max ? max / 2 : ctx.quick ? 200 : 1000);
-  const durationMs = ctx.quick ? 5000 : 60_000;
+  const rate = Math.round(max ? max / 2 : (envNumber('SPARKLOGS_BENCH_FRESHNESS_RATE', 1, 1e6) ?? (ctx.quick ? 200 : 1000)));
+  const durationMs = ctx.quick ? 5000 : (envNumber('SPARKLOGS_BENCH_FRESHNESS_SECONDS', 1, 3600) ?? 60) * 1000;
+  const refresh = process.env.SPARKLOGS_BENCH_FRESHNESS_REFRESH || undefined;
+  const followers = envNumber('SPARKLOGS_BENCH_FRESHNESS_FOLLOWERS', 0, 1000) ?? 0;
   const prefix = `${ctx.runPrefix}-fresh`;
   const dir = await mkdtemp(join(tmpdir(), 'sparklogs-bench-fresh-'));
   const file = join(dir, 'executor.log');
@@ -35,6 +80,12 @@ export async function freshness(ctx: Ctx): Promise<void> {
   const api = await startQueryApi(ctx.esUrl, prefix);
   const col = await startCollector({ brokers: ctx.brokers, prefix, paths: file, executorId: '1' });
   const writtenAt = new Map<number, number>();
+  // Write times in file order: the n-th line's, for the counters' stages.
+  const writeTimes: number[] = [];
+  const stages = { acked: [] as number[], stored: [] as number[] };
+  const counted = { acked: 0, stored: 0 };
+  const extra = new AbortController();
+  let scraping = true;
   const seen: number[] = [];
   const seenOff = new Set<number>();
   // `sparklogs logs APP -e 1 -f --json`, the way a reader follows an executor:
@@ -74,6 +125,20 @@ export async function freshness(ctx: Ctx): Promise<void> {
     // Steady state only: the clock starts once the aggregator is in its group and the collector is up.
     const up = await waitFor(async () => (await agg.ready()) && (await col.acked()) !== undefined, 60_000, 200);
     if (!up) throw new Error(`the aggregator or the collector did not get ready within 60 s: ${agg.p.stdout().slice(-300)}`);
+    const n = names(prefix);
+    if (refresh) {
+      // The aggregator installed its template at start; the line index is made at the first bulk.
+      const url = `${ctx.esUrl}/_index_template/${n.linesTemplate}`;
+      const got = (await (await fetch(url)).json()) as { index_templates: { index_template: { template: { settings: { index: Record<string, unknown> } } } & Record<string, unknown> }[] };
+      const tpl = got.index_templates[0]?.index_template;
+      if (!tpl) throw new Error(`no index template ${n.linesTemplate}`);
+      tpl.template.settings.index.refresh_interval = refresh;
+      const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tpl) });
+      if (!put.ok) throw new Error(`setting refresh_interval ${refresh}: HTTP ${put.status} ${await put.text()}`);
+    }
+    const tplNow = (await (await fetch(`${ctx.esUrl}/_index_template/${n.linesTemplate}`)).json()) as { index_templates: { index_template: { template: { settings?: { index?: { refresh_interval?: string } } } } }[] };
+    const refreshShown = tplNow.index_templates[0]?.index_template.template.settings?.index?.refresh_interval ?? 'not set';
+    ctx.out(`bench:   line index refresh_interval ${refreshShown}; query API followPollMs ${process.env.SPARKLOGS_FOLLOW_POLL_MS ?? 'default'}; ${followers} extra followers\n`);
     let offset = 0;
     const startedAt = performance.now();
     let slowest = { ms: 0, writtenS: 0 };
@@ -81,11 +146,24 @@ export async function freshness(ctx: Ctx): Promise<void> {
       onChunk: (sizes, at) => {
         for (const size of sizes) {
           writtenAt.set(offset, at);
+          writeTimes.push(at);
           offset += size;
         }
       },
     });
     const logs = `${api.url}/api/v1/apps/${APP}/executors/1/logs`;
+    // The counters' stages, read until the main loop ends.
+    const scraper = (async () => {
+      while (scraping) {
+        const [a, s] = await Promise.all([col.acked(), agg.indexed()]);
+        const at = performance.now();
+        for (; a !== undefined && counted.acked < Math.min(a, writeTimes.length); counted.acked++) stages.acked.push(at - writeTimes[counted.acked]!);
+        for (; s !== undefined && counted.stored < Math.min(s, writeTimes.length); counted.stored++) stages.stored.push(at - writeTimes[counted.stored]!);
+        await new Promise((r) => setTimeout(r, STAGE_POLL_MS));
+      }
+    })();
+    const extras: ReturnType<typeof follower>[] = [];
+    let apiCpu: { at: number; cpu: number } | undefined;
     let cursor: string | undefined;
     // The writer runs for durationMs, and for durationMs after the CLI's
     // stream is up (it starts once the first line is stored), at most a
@@ -101,7 +179,11 @@ export async function freshness(ctx: Ctx): Promise<void> {
     };
     while (writing() || (performance.now() < end! + 15_000 && (seen.length < writtenAt.size || (cli && cliSeen.size < cliExpected())))) {
       if (end !== undefined && w.written() > 0) await w.stop();
-      if (!cli && seen.length > 0 && cliBuilt) cli = startCli();
+      if (!cli && seen.length > 0 && cliBuilt) {
+        cli = startCli();
+        for (let i = 0; i < followers; i++) extras.push(follower(`${api.url}/api/v1/apps/${APP}/executors/1/follow?tail=1`, extra.signal));
+        apiCpu = { at: performance.now(), cpu: api.p.cpuNow() ?? NaN };
+      }
       // From the first line (404 until the app exists), then forward from the last cursor.
       const res = await fetch(`${logs}?size=5000${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
       const at = performance.now();
@@ -122,7 +204,29 @@ export async function freshness(ctx: Ctx): Promise<void> {
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     await w.stop();
+    scraping = false;
+    await scraper;
+    const apiCpuEnd = { at: performance.now(), cpu: api.p.cpuNow() ?? NaN };
+    // The same streams with nothing new to send: what idle followers cost.
+    let idleCpu: number | undefined;
+    if (extras.length) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const c0 = api.p.cpuNow() ?? NaN;
+      await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+      idleCpu = ((api.p.cpuNow() ?? NaN) - c0) / (IDLE_WINDOW_MS / 1000);
+    }
+    extra.abort();
+    await Promise.all(extras.map((e) => e.done));
     cli?.kill('SIGTERM');
+    const stats = (await (await fetch(`${ctx.esUrl}/${n.linesIndexPattern}/_stats/refresh,merge,segments`).catch(() => undefined))?.json().catch(() => undefined)) as
+      | { _all?: { primaries?: { refresh?: { total: number; total_time_in_millis: number }; merges?: { total: number }; segments?: { count: number } } } }
+      | undefined;
+    const pr = stats?._all?.primaries;
+    if (pr) ctx.out(`bench:   line index: ${pr.refresh?.total} refreshes (${pr.refresh?.total_time_in_millis} ms in all), ${pr.merges?.total} merges, ${pr.segments?.count} segments at the end\n`);
+    if (apiCpu) ctx.out(`bench:   query API CPU while ${1 + extras.length} streams followed the writer: ${((apiCpuEnd.cpu - apiCpu.cpu) / ((apiCpuEnd.at - apiCpu.at) / 1000)).toFixed(3)} s/s${idleCpu !== undefined ? `; with the ${extras.length + 1} streams idle: ${idleCpu.toFixed(3)} s/s` : ''}\n`);
+    ctx.out(`bench:   where the time goes, p50 / p95 / p99 since written (counters read every ${STAGE_POLL_MS} ms):\n`);
+    ctx.out(`bench:     acknowledged by Kafka (collector)  ${pct(stages.acked)} (${stages.acked.length} lines)\n`);
+    ctx.out(`bench:     stored by a bulk (aggregator)       ${pct(stages.stored)} (${stages.stored.length} lines)\n`);
     const missing = writtenAt.size - seen.length;
     ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await agg.indexed()}; slowest line: ${(slowest.ms / 1000).toFixed(2)} s, written ${slowest.writtenS.toFixed(1)} s after the start\n`);
     ctx.out(`bench:   ${writtenAt.size} lines written, ${seen.length} returned by the query API, ${missing} not within 15 s of the end\n`);
@@ -130,6 +234,8 @@ export async function freshness(ctx: Ctx): Promise<void> {
     const cliLat = [...cliSeen.values()];
     const cliWant = cli ? cliExpected() : 0;
     const cliMissing = cliWant - cliLat.length;
+    ctx.out(`bench:     searchable (logs endpoint)          ${pct(seen)} (${seen.length} lines)\n`);
+    ctx.out(`bench:     printed by sparklogs logs -f         ${pct([...cliSeen.values()])} (${cliSeen.size} lines written after its stream was up)\n`);
     ctx.out(`bench:   sparklogs logs -f: ${cli ? `${cliWant} lines written after its stream was up, ${cliLat.length} printed${cliErr ? `; stderr: ${cliErr.slice(-300)}` : ''}` : `not run (${existsSync(CLI) ? 'no line reached the API' : `${CLI} is not built`})`}\n`);
     if (cliLat.length) {
       ctx.shared.set('freshness.p99Seconds', quantile(cliLat, 0.99) / 1000);
@@ -153,6 +259,8 @@ export async function freshness(ctx: Ctx): Promise<void> {
       });
     }
   } finally {
+    scraping = false;
+    extra.abort();
     cli?.kill('SIGTERM');
     await col.stop();
     agg.p.signal('SIGTERM');
@@ -160,6 +268,7 @@ export async function freshness(ctx: Ctx): Promise<void> {
     await api.stop();
     await topic.close();
     await deleteIndices(ctx, prefix);
+    for (const t of [names(prefix).linesTemplate, names(prefix).summaryTemplate]) await fetch(`${ctx.esUrl}/_index_template/${t}`, { method: 'DELETE' }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
