@@ -4,6 +4,7 @@ import { StateFile } from './checkpoint/state-file.js';
 import type { CollectorConfig } from './config.js';
 import type { BaseIdentity } from './identity.js';
 import type { CollectorMetrics } from './metrics.js';
+import { FileEvents, type WatchFn } from './sources/file-events.js';
 import { compilePatterns } from './sources/scan.js';
 import { Tailer } from './sources/tailer.js';
 import { BatchSender, toMessages } from './sinks/batch-sender.js';
@@ -15,7 +16,10 @@ import { YoungGenPolicy } from './young-gen.js';
 // The collector's loop: read a bounded round from every file, send it, and
 // only after Kafka acknowledged it advance the offsets; checkpoint. One round
 // is in flight at a time, so memory is bounded by maxInFlightBytes and a
-// Kafka outage simply stops the reading.
+// Kafka outage simply stops the reading. While every file is idle the loop
+// sleeps up to idlePollIntervalMs and the kernel's file events on the files'
+// directories end that sleep (sources/file-events.ts); while data flows it
+// polls every pollIntervalMs, as it does when events are off or unavailable.
 
 export interface CollectorParts {
   config: CollectorConfig;
@@ -23,6 +27,8 @@ export interface CollectorParts {
   sink: LineSink;
   log: Logger;
   metrics: (unread: () => { file: string; bytes: number }[]) => CollectorMetrics;
+  /** How directories are watched (fs.watch; a test makes it fail as the kernel can). */
+  watchFn?: WatchFn;
 }
 
 export class Collector {
@@ -98,14 +104,13 @@ export class Collector {
       log,
       onError: () => m.kafkaErrors.inc(),
     });
-    // An idle collector's state does not change: skip the write (two fsyncs) when it would store the same bytes.
-    let lastWritten = '';
+    // An idle collector's state does not change: skip the write (two fsyncs) when the tailer changed nothing since.
+    let written = -1;
     const checkpoint = async () => {
-      const state = tailer.state();
-      const text = JSON.stringify(state);
-      if (text !== lastWritten) {
-        await store.write(state, text);
-        lastWritten = text;
+      const generation = tailer.generation;
+      if (generation !== written) {
+        await store.write(tailer.state());
+        written = generation;
         m.checkpoints.inc();
       }
       lastCheckpoint = Date.now();
@@ -116,10 +121,15 @@ export class Collector {
     log.info({ event: 'collectorStarted', identity: this.p.identity, paths: c.paths, checkpoint: loaded.from, files: tailer.state().files.length }, 'collecting');
     const seen = { ...this.stats, truncations: 0 };
     const youngGen = new YoungGenPolicy();
+    const fileEvents = c.fileEvents ? new FileEvents(log, this.p.watchFn) : undefined;
+    const idleMs = Math.max(c.idlePollIntervalMs, c.pollIntervalMs);
+    let sleeping = false;
 
     try {
       for (;;) {
         const drain = this.draining;
+        // Events from here on are about changes this poll may not have seen.
+        fileEvents?.take();
         const round = await tailer.poll(drain);
         youngGen.observe(round.bytesRead);
         if (round.newIdentities) await checkpoint();
@@ -146,15 +156,42 @@ export class Collector {
         if (released > 0 || Date.now() - lastCheckpoint >= c.checkpointIntervalMs) await checkpoint();
         if (this.stop.signal.aborted) return;
         if (round.bytesRead === 0) {
-          await sleep(drain ? 20 : c.pollIntervalMs, this.wake.signal);
+          // Long sleep only when the watches were in place before this poll began and
+          // nothing was reported since: else a change could fall between the two.
+          const armed = fileEvents && !drain ? await this.arm(fileEvents, tailer) : 'unavailable';
+          // An unwritten checkpoint is written first (at its interval), so a long sleep never holds back acknowledged offsets.
+          if (armed === 'ready' && !fileEvents!.take() && tailer.generation === written) {
+            if (!sleeping) log.debug({ event: 'idleSleep', dirs: fileEvents!.watching, maxMs: idleMs }, 'every file idle: sleeping until a file event or the safety-net poll');
+            sleeping = true;
+            const why = await fileEvents!.wait(c.pollIntervalMs, idleMs, this.wake.signal);
+            if (why === 'event') log.debug({ event: 'idleWake' }, 'a file event ended the idle sleep');
+          } else {
+            sleeping = false;
+            await sleep(drain ? 20 : c.pollIntervalMs, this.wake.signal);
+          }
           if (this.wake.signal.aborted && !this.stop.signal.aborted) this.wake = new AbortController();
+        } else {
+          sleeping = false;
+          fileEvents?.disarm();
         }
       }
     } finally {
+      fileEvents?.disarm();
       if (this.spoolWanted) await this.spool(tailer, checkpoint);
       await tailer.close();
       this.finished = true;
     }
+  }
+
+  /** Watches what an idle tailer needs watched; closes the watches while files are being read. */
+  private async arm(events: FileEvents, tailer: Tailer): Promise<'ready' | 'opened' | 'unavailable'> {
+    if (!events.available) return 'unavailable';
+    const spec = await tailer.idleSpec();
+    if (!spec) {
+      events.disarm();
+      return 'unavailable';
+    }
+    return events.arm(spec);
   }
 
   private async spool(tailer: Tailer, checkpoint: () => Promise<void>): Promise<void> {

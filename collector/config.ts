@@ -41,7 +41,12 @@ export const CollectorConfigSchema = Type.Object({
   maxEventLines: Int('Most lines in one multiline event.', 1000, 1, 100_000),
   maxEventBytes: Int('Most bytes in one multiline event.', 512 * 1024, 1024, 512 * 1024),
   flushTimeoutMs: Int('A pending multiline event or unterminated last line is sent after the file was idle this long.', 1000, 10, 600_000),
-  pollIntervalMs: Int('How often idle files are checked for new data, rotation and truncation.', 250, 10, 60_000),
+  pollIntervalMs: Int('How often the files are checked for new data, rotation and truncation while data flows (always, when file events are off or unavailable).', 250, 10, 60_000),
+  fileEvents: Type.Boolean({
+    description: 'Wake on the kernel\'s file events (inotify) in the directories of the files: while every file is idle, poll only every idlePollIntervalMs and let an event (a write, a new file, a rename) end that sleep. false, or inotify unavailable (its limits; logged once as fileEventsUnavailable): poll every pollIntervalMs.',
+    default: true,
+  }),
+  idlePollIntervalMs: Int('With fileEvents: how often idle files are polled anyway (a safety net for changes no event reports: network file systems, writes through mmap).', 5000, 10, 600_000),
   readChunkBytes: Int('Bytes read from a file at once.', 1 << 20, 4096, 16 << 20),
   maxInFlightBytes: Int('Most bytes read and not yet acknowledged by Kafka: bounds memory (files are the buffer).', 4 << 20, 64 * 1024, 256 << 20),
   batchMaxBytes: Int('Most text bytes in one Kafka message (stays below Kafka\'s 1 MB limit).', 256 * 1024, 4096, 900 * 1024),

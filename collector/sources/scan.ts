@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { CollectorError } from '../errors.js';
 
@@ -51,18 +51,27 @@ export function compilePatterns(paths: readonly string[]): PathPattern[] {
   });
 }
 
-async function statFile(path: string): Promise<Found | undefined> {
+/** The file at `path`; undefined when there is none; 'dangling' when the name is there but leads to no file (yet). */
+async function statFile(path: string, literal = false): Promise<Found | 'dangling' | undefined> {
   try {
     const s = await stat(path, { bigint: true });
     if (!s.isFile()) return undefined;
     return { path, dev: String(s.dev), ino: String(s.ino), size: Number(s.size), mtimeMs: Number(s.mtimeMs) };
-  } catch {
-    return undefined; // gone between readdir and stat, or a dangling symlink: not there now
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    // A listed name that is gone now, or a symlink whose target does not exist (yet): its
+    // target's directory is not watched, so only the poll would see it appear. A literal
+    // path that is not there at all is fine (its creation is an event of its directory).
+    if (!literal) return 'dangling';
+    return (await lstat(path).then(() => true, () => false)) ? 'dangling' : undefined;
   }
 }
 
-/** Every regular file the patterns match, keyed by device:inode (first path wins). */
-export async function scan(patterns: readonly PathPattern[]): Promise<Map<string, Found>> {
+/**
+ * Every regular file the patterns match, keyed by device:inode (first path wins).
+ * `dangling` gets the names that are there but lead to no file now.
+ */
+export async function scan(patterns: readonly PathPattern[], dangling?: string[]): Promise<Map<string, Found>> {
   const out = new Map<string, Found>();
   for (const p of patterns) {
     let paths: string[];
@@ -72,8 +81,9 @@ export async function scan(patterns: readonly PathPattern[]): Promise<Map<string
       paths = names.filter((n) => p.name!.test(n) && !COMPRESSED.test(n)).sort().map((n) => join(p.dir, n));
     }
     for (const path of paths) {
-      const f = await statFile(path);
-      if (f && !out.has(fileKey(f.dev, f.ino))) out.set(fileKey(f.dev, f.ino), f);
+      const f = await statFile(path, !p.name);
+      if (f === 'dangling') dangling?.push(path);
+      else if (f && !out.has(fileKey(f.dev, f.ino))) out.set(fileKey(f.dev, f.ino), f);
     }
   }
   return out;
@@ -90,7 +100,7 @@ export async function findInDir(dir: string, dev: string, ino: string): Promise<
   for (const n of names) {
     if (COMPRESSED.test(n)) continue;
     const f = await statFile(join(dir, n));
-    if (f && f.dev === dev && f.ino === ino) return f;
+    if (f && f !== 'dangling' && f.dev === dev && f.ino === ino) return f;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { SourceIdentity } from '../../contract/identity.js';
 import type { Logger } from '../../contract/log.js';
 import type { LogEvent } from '../../contract/record.js';
@@ -8,6 +8,7 @@ import { STATE_VERSION, type CollectorState, type FileEntry } from '../checkpoin
 import type { BaseIdentity } from '../identity.js';
 import type { SpoolSource } from '../spool/spool.js';
 import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
+import type { WatchSpec } from './file-events.js';
 import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, hashHead, scan, watched, type Found, type PathPattern } from './scan.js';
 
 // The tail state machine. Every tailed file is held open, so a file renamed
@@ -84,6 +85,15 @@ export class Tailer {
   private readonly buf: Buffer;
   private readonly now: () => number;
   private readonly lingerMs: number;
+  /** The tracked files in a stable array (rebuilt when the set changes), so a poll does not copy the map. */
+  private order: Tracked[] | undefined;
+  /** Names the last scan listed that lead to no file (dangling symlinks): only the poll would see them resolve. */
+  private dangling: string[] = [];
+  /**
+   * Bumped by every change of what state() returns: the caller persists the
+   * state when this moved since its last write (no serialising to compare).
+   */
+  generation = 0;
   counts = { truncations: 0, released: 0, lostOnRestart: 0 };
 
   private constructor(
@@ -185,13 +195,14 @@ export class Tailer {
     let budget = this.o.maxRoundBytes;
     let bytesRead = 0;
     let drained = true;
-    const order = [...this.files.values()];
+    const order = (this.order ??= [...this.files.values()]);
     this.rr = (this.rr + 1) % Math.max(1, order.length);
     for (let k = 0; k < order.length; k++) {
       const t = order[(k + this.rr) % order.length]!;
       const entryBefore = t.entry;
       try {
-        t.size = Number((await t.fh.stat({ bigint: true })).size);
+        // Plain numbers: the size is all a poll needs (BigInt stats allocate a BigInt per field).
+        t.size = (await t.fh.stat()).size;
         if (t.size < t.decoder.pos) this.truncated(t, batches, now, `size ${t.size} below read offset ${t.decoder.pos}`);
         else if (this.pendingTruncation.has(t)) this.truncated(t, batches, now, 'first bytes changed');
         // A small new tail read soon after the last read waits for the next poll: fewer, larger
@@ -230,7 +241,12 @@ export class Tailer {
       bytesRead,
       drained,
       commit: () => {
-        for (const [t, entry, off] of safe) if (t.entry === entry) entry.off = off;
+        for (const [t, entry, off] of safe) {
+          if (t.entry === entry && entry.off !== off) {
+            entry.off = off;
+            this.generation++;
+          }
+        }
         for (const t of release) this.release(t);
         return release.length;
       },
@@ -240,10 +256,53 @@ export class Tailer {
   async close(): Promise<void> {
     for (const t of this.files.values()) await t.fh.close().catch(() => undefined);
     this.files.clear();
+    this.order = undefined;
+  }
+
+  /**
+   * When every file is idle and the kernel's events on the returned
+   * directories would report any change the poll looks for: per directory, the
+   * names that matter (the patterns' and each file's real name, through
+   * symlinks). undefined while anything is in progress (data not read yet, an
+   * open event to flush, a file renamed or deleted and not let go, a pending
+   * truncation, a dangling symlink) or a file's real place is unknown: then
+   * the fast poll goes on.
+   */
+  async idleSpec(): Promise<WatchSpec | undefined> {
+    const now = this.now();
+    if (this.pendingTruncation.size > 0 || this.dangling.length > 0) return undefined;
+    for (const t of this.files.values()) {
+      if (t.gone || t.size > t.decoder.pos || t.decoder.hasOpen() || now - t.lastDataAt < this.lingerMs) return undefined;
+    }
+    const names = new Map<string, { res: RegExp[]; names: Set<string> }>();
+    const at = (dir: string) => {
+      let x = names.get(dir);
+      if (!x) names.set(dir, (x = { res: [], names: new Set() }));
+      return x;
+    };
+    for (const p of this.o.patterns) {
+      if (p.name) at(p.dir).res.push(p.name);
+      else at(p.dir).names.add(basename(p.literal));
+    }
+    for (const t of this.files.values()) {
+      // Where the open file is now (the kernel's own answer: no race with a symlink
+      // being changed); its directory's events are the ones a write to it makes.
+      const real = await readlink(`/proc/self/fd/${t.fh.fd}`).catch(() => undefined);
+      if (!real || !real.startsWith('/') || real.endsWith(' (deleted)')) return undefined;
+      at(dirname(real)).names.add(basename(real));
+    }
+    const spec: WatchSpec = new Map();
+    for (const [dir, x] of names) {
+      const key = [...x.names].sort().join('/') + x.res.map((re) => `/${re.source}`).join('');
+      spec.set(dir, { relevant: (n) => x.names.has(n) || x.res.some((re) => re.test(n)), key });
+    }
+    return spec;
   }
 
   private async rescan(): Promise<void> {
-    const found = await scan(this.o.patterns);
+    const dangling: string[] = [];
+    const found = await scan(this.o.patterns, dangling);
+    this.dangling = dangling;
     for (const [key, t] of this.files) {
       // A rotation chain (.8 -> .9, …, spark.log -> .1) between the scan's
       // readdir and its stats hides one inode under every name: before taking
@@ -253,7 +312,10 @@ export class Tailer {
       t.gone = !f;
       if (!f) continue;
       found.delete(key);
-      t.entry.path = f.path;
+      if (t.entry.path !== f.path) {
+        t.entry.path = f.path;
+        this.generation++;
+      }
       await this.checkFingerprint(t, f.size);
     }
     await this.discover([...found.values()]);
@@ -283,6 +345,7 @@ export class Tailer {
     if (hash !== undefined) {
       e.fpLen = len;
       e.fpHash = hash;
+      this.generation++;
     }
   }
 
@@ -294,6 +357,7 @@ export class Tailer {
     if (head.length > t.entry.fpLen) {
       t.entry.fpLen = head.length;
       t.entry.fpHash = hashHead(head);
+      this.generation++;
     }
   }
 
@@ -351,6 +415,7 @@ export class Tailer {
 
   private newEntry(path: string, dev: string, ino: string): FileEntry {
     this.newIdentities = true;
+    this.generation++;
     return { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0 };
   }
 
@@ -371,11 +436,15 @@ export class Tailer {
       head: entry.off === 0 ? Buffer.alloc(0) : undefined,
     };
     this.files.set(fileKey(entry.dev, entry.ino), t);
+    this.order = undefined;
+    this.generation++;
     return t;
   }
 
   private release(t: Tracked): void {
     this.files.delete(fileKey(t.entry.dev, t.entry.ino));
+    this.order = undefined;
+    this.generation++;
     this.counts.released++;
     t.log.info({ event: 'fileReleased', off: t.entry.off }, 'file rotated away or deleted and read to its end: let go');
     void t.fh.close().catch(() => undefined);

@@ -66,13 +66,22 @@ async function runSequence(ops: Op[], chunk: number): Promise<void> {
   let rotations = 0;
   let n = 0;
 
+  // The collector writes the checkpoint only when the tailer's generation moved: every change of the state must move it.
+  let seenGen = { tailer, generation: -1, json: '' };
+  const checkGeneration = () => {
+    const json = JSON.stringify(tailer.state());
+    if (seenGen.tailer === tailer && seenGen.generation === tailer.generation) assert.equal(json, seenGen.json, 'the state changed but its generation did not');
+    seenGen = { tailer, generation: tailer.generation, json };
+  };
   const poll = async (ack: boolean, drain = false) => {
     const r = await tailer.poll(drain);
+    checkGeneration();
     // Identities are persisted before their lines go out (the collector's rule).
     if (r.newIdentities) persisted = structuredClone(tailer.state());
     for (const b of r.batches) for (const e of b.events) delivered.push({ id: `${b.src.fileId}:${e.off}`, seq: b.src.fileSeq, off: e.off, m: e.m });
     if (ack) {
       r.commit();
+      checkGeneration();
       persisted = structuredClone(tailer.state());
     }
     return r;
