@@ -56,15 +56,6 @@ export const PY_CHAINED = /^(?:During handling of the above exception, another e
 /** After an ISO date, Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s` (name optional); sticky. */
 export const PY_ASCTIME_REST = /- (?:([^\s]{1,256}) - )?([A-Z]{4,8}) - ?/y;
 
-function dated(line: string, at: number): boolean {
-  // The third character of the date tells the layouts apart: 24/…, 2024-…, 21 Nov …, 12:00:00.
-  const k = line.charCodeAt(at + 2);
-  if (k === 47 /* / */) return SPARK_START.test(line);
-  if (k === 32 /*   */) return FLUME_START.test(line);
-  if (k === 58 /* : */) return TIME_START.test(line);
-  return ISO_START.test(line) || GC_LEGACY_START.test(line);
-}
-
 /** Python levels at which a log line prints a traceback under it (logging.exception is ERROR; exc_info=True mostly WARNING or worse). */
 const PY_TRACE_LEVELS = new Set(['CRITICAL', 'ERROR', 'WARNING']);
 
@@ -84,27 +75,96 @@ function pythonHeader(line: string): boolean {
 }
 
 /**
- * Whether a line begins a new event in any layout above (optionally with the
- * date in brackets). `prev`, the last non-empty line of the event still open,
- * decides for a Python traceback: it starts an event unless it is chained to
- * the one before or follows the Python log line that printed it.
+ * The catalogue's layouts, as a file's hint remembers them (the collector's cutting and the
+ * aggregator's parsing each keep one per file and stream): spark `24/11/21 06:20:00 …`, iso
+ * `2024-11-21 06:20:00,123 …` (log4j, Flink, Hadoop, Python's asctime; bracketed too), flume
+ * `21 Nov 2024 …`, time `06:20:00.123 [main] …` (logback), json (one object per line), gc (the
+ * JVM's GC logging), python (logging's default, tracebacks), jvm (uncaught exceptions, VM
+ * warnings), console (Spark's own stderr lines, a terminal's \r redraw).
  */
-export function startsEvent(line: string, prev?: string): boolean {
+export type LayoutName = 'spark' | 'iso' | 'flume' | 'time' | 'json' | 'gc' | 'python' | 'jvm' | 'console';
+
+/**
+ * A file's (a stream's) layout, as far as seen: the layout of the last header found. An ordering
+ * hint, not a lock: a line it does not take goes through the full detection, which moves it.
+ * `detections` counts the full detections that found a header (a file in one layout: 1).
+ */
+export interface LayoutHint {
+  layout: LayoutName | undefined;
+  detections: number;
+}
+
+export const newHint = (): LayoutHint => ({ layout: undefined, detections: 0 });
+
+const isTraceback = (line: string, prev: string | undefined) =>
+  line.startsWith(PY_TRACEBACK) && !(prev !== undefined && (PY_CHAINED.test(prev) || pythonHeader(prev)));
+
+/** Each layout's own header test (anchored: whatever the hint, a line is a header of the layouts it matches only). */
+const HEADER_OF: Record<LayoutName, (line: string, prev: string | undefined) => boolean> = {
+  spark: (l) => SPARK_START.test(l),
+  iso: (l) => ISO_START.test(l),
+  flume: (l) => FLUME_START.test(l),
+  time: (l) => TIME_START.test(l),
+  json: (l) => JSON_OBJECT.test(l),
+  gc: (l) => GC_UNIFIED_START.test(l) || GC_LEGACY_START.test(l),
+  python: (l, prev) => PY_DEFAULT.test(l) || isTraceback(l, prev),
+  jvm: (l) => UNCAUGHT.test(l) || VM_WARNING.test(l),
+  console: (l) => l.charCodeAt(0) === 13 || SPARK_CONSOLE.test(l),
+};
+
+function datedLayout(line: string, at: number): LayoutName | undefined {
+  // The third character of the date tells the layouts apart: 24/…, 2024-…, 21 Nov …, 12:00:00.
+  const k = line.charCodeAt(at + 2);
+  if (k === 47 /* / */) return SPARK_START.test(line) ? 'spark' : undefined;
+  if (k === 32 /*   */) return FLUME_START.test(line) ? 'flume' : undefined;
+  if (k === 58 /* : */) return TIME_START.test(line) ? 'time' : undefined;
+  return ISO_START.test(line) ? 'iso' : GC_LEGACY_START.test(line) ? 'gc' : undefined;
+}
+
+/**
+ * The full detection: the layout whose header the line is, if any (optionally with the date in
+ * brackets). `prev`, the last non-empty line of the event still open, decides for a Python
+ * traceback: it starts an event unless it is chained to the one before or follows the Python log
+ * line that printed it. The first character (and a date's third) leads to the one or two
+ * layouts a line can be a header of.
+ */
+export function headerLayout(line: string, prev?: string): LayoutName | undefined {
   const c = line.charCodeAt(0);
-  if (c >= 48 && c <= 57) return dated(line, 0);
+  if (c >= 48 && c <= 57) return datedLayout(line, 0);
   switch (c) {
-    case 123 /* { */: return JSON_OBJECT.test(line);
-    case 91 /* [ */: return dated(line, 1) || GC_UNIFIED_START.test(line) || GC_LEGACY_START.test(line);
-    case 84 /* T */: return line.startsWith(PY_TRACEBACK) && !(prev !== undefined && (PY_CHAINED.test(prev) || pythonHeader(prev)));
-    case 69 /* E */: return UNCAUGHT.test(line) || PY_DEFAULT.test(line);
-    case 87 /* W */: return PY_DEFAULT.test(line) || VM_WARNING.test(line);
-    case 67 /* C */: case 68 /* D */: case 73 /* I */: return PY_DEFAULT.test(line);
-    case 74 /* J */: case 79 /* O */: return VM_WARNING.test(line);
-    case 85 /* U */: case 83 /* S */: return SPARK_CONSOLE.test(line);
+    case 123 /* { */: return JSON_OBJECT.test(line) ? 'json' : undefined;
+    case 91 /* [ */: return datedLayout(line, 1) ?? (GC_UNIFIED_START.test(line) || GC_LEGACY_START.test(line) ? 'gc' : undefined);
+    case 84 /* T */: return isTraceback(line, prev) ? 'python' : undefined;
+    case 69 /* E */: return UNCAUGHT.test(line) ? 'jvm' : PY_DEFAULT.test(line) ? 'python' : undefined;
+    case 87 /* W */: return PY_DEFAULT.test(line) ? 'python' : VM_WARNING.test(line) ? 'jvm' : undefined;
+    case 67 /* C */: case 68 /* D */: case 73 /* I */: return PY_DEFAULT.test(line) ? 'python' : undefined;
+    case 74 /* J */: case 79 /* O */: return VM_WARNING.test(line) ? 'jvm' : undefined;
+    case 85 /* U */: case 83 /* S */: return SPARK_CONSOLE.test(line) ? 'console' : undefined;
     // A carriage return first: a terminal's redraw (Spark's console progress bar), not the rest of the event before.
-    case 13 /* \r */: return true;
-    default: return false;
+    case 13 /* \r */: return 'console';
+    default: return undefined;
   }
+}
+
+/** Whether a line begins a new event in any layout above (the full detection; see headerLayout). */
+export function startsEvent(line: string, prev?: string): boolean {
+  return headerLayout(line, prev) !== undefined;
+}
+
+/**
+ * startsEvent with a file's hint: the layout that began the file's last event is tried first, and
+ * only a line it does not take goes through the full detection (which moves the hint when it finds
+ * another layout: Spark 4's executors switching to JSON, a driver's stderr mixing Python's and
+ * log4j's lines). The answer is startsEvent's: a layout's test takes only its own headers.
+ */
+export function startsEventIn(hint: LayoutHint, line: string, prev?: string): boolean {
+  const h = hint.layout;
+  if (h !== undefined && HEADER_OF[h](line, prev)) return true;
+  const found = headerLayout(line, prev);
+  if (found === undefined) return false;
+  hint.layout = found;
+  hint.detections++;
+  return true;
 }
 
 // --- the headers the aggregator parses (each begins with one of the dates) --------------------

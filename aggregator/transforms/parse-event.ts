@@ -50,6 +50,8 @@ export interface ParseOptions {
   layoutClock?: ZonedClock;
   /** Collection time: completes a date printed without a day or year (logback's HH:mm:ss.SSS). */
   ref?: number;
+  /** The file's (stream's) layout so far: its parser is tried first, and moved by what the full detection finds. */
+  hint?: ParseHint;
 }
 
 const num = (s: string | undefined) => (s === undefined ? 0 : Number(s));
@@ -124,104 +126,206 @@ function mdcFields(m: Record<string, string>): Record<string, string> {
 
 const NO_OPTIONS: ParseOptions = {};
 
+/** One layout's parser: the event, or undefined when the first line is not that layout's header. */
+type LayoutParser = (first: string, rest: string | undefined, text: string, clock: ZonedClock, o: ParseOptions) => ParsedEvent | undefined;
+
+function parseSpark(first: string, rest: string | undefined, _text: string, clock: ZonedClock): ParsedEvent | undefined {
+  // A bracketed date is the bracketed parser's (the full detection sends every `[` there).
+  if (first.charCodeAt(0) === 91 /* [ */) return undefined;
+  const m = SPARK.exec(first) ?? SPARK_START.exec(first);
+  const time = m ? clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
+  // An impossible date (24/13/45) means this is not a header at all.
+  if (!m || Number.isNaN(time)) return undefined;
+  const level = normalizeLevel(m[8]);
+  if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+  return build(time, levelWord(first, m[0].length), undefined, undefined, first, rest);
+}
+
+function parseFlume(first: string, rest: string | undefined, _text: string, clock: ZonedClock): ParsedEvent | undefined {
+  const m = FLUME.exec(first);
+  const month = m ? MONTHS[m[2]!] : undefined;
+  const time = m && month ? clock.toEpoch({ year: num(m[3]), month, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
+  if (!m || Number.isNaN(time)) return undefined;
+  const level = normalizeLevel(m[8]);
+  if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
+  return build(time, levelWord(first, 24), undefined, undefined, first, rest);
+}
+
+function parseTime(first: string, rest: string | undefined, _text: string, clock: ZonedClock, o: ParseOptions): ParsedEvent | undefined {
+  const m = TIME_HEADER.exec(first);
+  if (!m || o.ref === undefined) return undefined;
+  const level = normalizeLevel(m[6]);
+  const t = clock.nearest({ hour: num(m[1]), minute: num(m[2]), second: num(m[3]), ms: millis(m[4]) }, o.ref);
+  if (!level || Number.isNaN(t)) return undefined;
+  return build(t, level, m[7], m[5], first.slice(m[0].length), rest);
+}
+
+function parseIso(first: string, rest: string | undefined, text: string, clock: ZonedClock): ParsedEvent | undefined {
+  let m = ISO.exec(first);
+  const wall = m ? isoWall(m) : undefined;
+  let time = wall ? clock.toEpoch(wall) : NaN;
+  if (m && wall && !Number.isNaN(time)) {
+    const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+    if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
+    REST.lastIndex = m[0].length;
+    const r = REST.exec(first);
+    const level = normalizeLevel(r?.[2]);
+    if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
+    // Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
+    PY_ASCTIME_REST.lastIndex = m[0].length;
+    const p = PY_ASCTIME_REST.exec(first);
+    const pl = normalizeLevel(p?.[2]);
+    if (p && pl) return build(time, pl, p[1], undefined, first.slice(PY_ASCTIME_REST.lastIndex), rest);
+    // A time we can read but a header we cannot: keep the time and a level word if there is one; the whole text is the message.
+    return build(time, levelWord(first, m[0].length - 1), undefined, undefined, first, rest);
+  }
+  m = GC_LEGACY_DATED.exec(first);
+  if (m) {
+    const w = isoWall(m);
+    const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
+    const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
+    if (!Number.isNaN(t)) return build(t, 'INFO', 'gc', undefined, first, rest);
+  }
+  if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
+  return undefined;
+}
+
+/** A line in brackets: unified GC logging's decorations, legacy GC, or a bracketed ISO date with a level word. */
+function parseBracketed(first: string, rest: string | undefined, text: string, clock: ZonedClock): ParsedEvent | undefined {
+  const m = GC_UNIFIED_HEADER.exec(first);
+  if (m) {
+    const e = gcUnified(m, first, rest, clock);
+    if (e) return e;
+  }
+  if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
+  // `[2024-11-21 06:20:00,123] LEVEL …` and other bracketed dates: the time and a level word.
+  const d = ISO_BRACKETED.exec(first);
+  const w = d ? isoWall(d) : undefined;
+  let t = w ? clock.toEpoch(w) : NaN;
+  const off = d?.[8] === undefined ? undefined : zoneOffsetMs(d[8]);
+  if (w && off !== undefined && !Number.isNaN(t)) t = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
+  if (d && !Number.isNaN(t)) return build(t, levelWord(first, d[0].length), undefined, undefined, first, rest);
+  return undefined;
+}
+
+function parseJson(first: string, rest: string | undefined): ParsedEvent | undefined {
+  return first.charCodeAt(0) === 123 ? parseStructuredJson(first, rest) : undefined;
+}
+
+function parseTraceback(first: string, _rest: string | undefined, text: string): ParsedEvent | undefined {
+  // A Python traceback on its own (an uncaught exception in a PySpark driver).
+  if (!first.startsWith(PY_TRACEBACK)) return undefined;
+  const ex = pythonException(text);
+  return ex ? { level: 'ERROR', message: text, exception: ex } : { level: 'ERROR', message: text };
+}
+
+function parsePython(first: string, rest: string | undefined): ParsedEvent | undefined {
+  const p = PY_DEFAULT.exec(first);
+  const level = normalizeLevel(p?.[1]);
+  if (!p || !level) return undefined;
+  const e: ParsedEvent = { level, message: withRest(first.slice(p[0].length), rest) };
+  if (p[2]) e.logger = p[2];
+  const ex = exceptionOf(rest);
+  if (ex) e.exception = ex;
+  return e;
+}
+
+function parseVmWarning(first: string, _rest: string | undefined, text: string): ParsedEvent | undefined {
+  return VM_WARNING.test(first) ? untimed('WARN', undefined, text) : undefined;
+}
+
+/**
+ * The parsers a file's hint names (contract/layouts.ts's LayoutName, as the collector's cutting
+ * names them; the hint here moves to the parser that read the header). Each reads only its own
+ * headers, so trying the hinted one first gives what the full detection would.
+ */
+const PARSERS = {
+  spark: parseSpark, flume: parseFlume, time: parseTime, iso: parseIso, bracketed: parseBracketed,
+  json: parseJson, traceback: parseTraceback, python: parsePython, vmWarning: parseVmWarning,
+} satisfies Record<string, LayoutParser>;
+export type ParserName = keyof typeof PARSERS;
+
+/**
+ * A file's (a stream's) layout for the parser: the parser that read its last header. An ordering
+ * hint, not a lock: a header it does not read goes through the full detection, which moves it.
+ * `detections`: the full detections that found a header.
+ */
+export interface ParseHint {
+  layout: ParserName | undefined;
+  detections: number;
+}
+
+export const newParseHint = (): ParseHint => ({ layout: undefined, detections: 0 });
+
+/** The most files (streams) whose hints are kept: a new one beyond it drops the longest unused. */
+export const MAX_PARSE_HINTS = 8192;
+
+/** The hints of the files (streams) a parser sees, bounded: a forgotten file's layout is detected again. */
+export class ParseHints {
+  private readonly hints = new Map<string, ParseHint>();
+
+  constructor(private readonly max = MAX_PARSE_HINTS) {}
+
+  get size(): number {
+    return this.hints.size;
+  }
+
+  /** The hint of one file's stream (`fileId`, and the stream where a CRI log mixes two). */
+  get(fileId: string, stream?: string): ParseHint {
+    const key = stream === undefined ? fileId : `${fileId}\u0000${stream}`;
+    let h = this.hints.get(key);
+    if (h) {
+      // Most recently used last: a Map keeps insertion order, so the first key is the longest unused.
+      this.hints.delete(key);
+    } else {
+      h = newParseHint();
+      if (this.hints.size >= this.max) this.hints.delete(this.hints.keys().next().value!);
+    }
+    this.hints.set(key, h);
+    return h;
+  }
+}
+
+/** The full detection: the parser the first characters lead to (as the collector's start test: a date's third character tells the dates apart). */
+function parserFor(first: string): ParserName | undefined {
+  const c0 = first.charCodeAt(0);
+  if (c0 === 123 /* { */) return 'json';
+  if (c0 >= 48 && c0 <= 57) {
+    const k = first.charCodeAt(2);
+    return k === 47 /* / */ ? 'spark' : k === 32 /*   */ ? 'flume' : k === 58 /* : */ ? 'time' : 'iso';
+  }
+  if (c0 === 91 /* [ */) return 'bracketed';
+  if (first.startsWith(PY_TRACEBACK)) return 'traceback';
+  if (PY_DEFAULT.test(first)) return 'python';
+  if (VM_WARNING.test(first)) return 'vmWarning';
+  return undefined;
+}
+
 export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = NO_OPTIONS): ParsedEvent {
   const nl = text.indexOf('\n');
   const first = nl < 0 ? text : text.slice(0, nl);
   const rest = nl < 0 ? undefined : text.slice(nl + 1);
+  // The app's own PatternLayout first, always: its headers are the pod's declared layout.
   if (o.layout) {
     const e = withLayout(first, rest, clock, o);
     if (e) return e;
   }
-  const c0 = first.charCodeAt(0);
-
-  if (c0 === 123 /* { */) {
-    const j = parseStructuredJson(first, rest);
-    if (j) return j;
-  } else if (c0 >= 48 && c0 <= 57) {
-    // The third character tells the dates apart, as in the collector's start test: 24/…, 21 Nov …, 06:20:00…, 2024-….
-    const k = first.charCodeAt(2);
-    if (k === 47 /* / */) {
-      const m = SPARK.exec(first) ?? SPARK_START.exec(first);
-      const time = m ? clock.toEpoch({ year: 2000 + num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
-      // An impossible date (24/13/45) means this is not a header at all.
-      if (m && !Number.isNaN(time)) {
-        const level = normalizeLevel(m[8]);
-        if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
-        return build(time, levelWord(first, m[0].length), undefined, undefined, first, rest);
+  const hint = o.hint;
+  const hinted = hint?.layout;
+  if (hinted !== undefined) {
+    const e = PARSERS[hinted](first, rest, text, clock, o);
+    if (e) return e;
+  }
+  const name = parserFor(first);
+  if (name !== undefined && name !== hinted) {
+    const e = PARSERS[name](first, rest, text, clock, o);
+    if (e) {
+      if (hint) {
+        hint.layout = name;
+        hint.detections++;
       }
-    } else if (k === 32 /*   */) {
-      const m = FLUME.exec(first);
-      const month = m ? MONTHS[m[2]!] : undefined;
-      const time = m && month ? clock.toEpoch({ year: num(m[3]), month, day: num(m[1]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), ms: millis(m[7]) }) : NaN;
-      if (m && !Number.isNaN(time)) {
-        const level = normalizeLevel(m[8]);
-        if (level) return build(time, level, m[10], m[9], first.slice(m[0].length), rest);
-        return build(time, levelWord(first, 24), undefined, undefined, first, rest);
-      }
-    } else if (k === 58 /* : */) {
-      const m = TIME_HEADER.exec(first);
-      if (m && o.ref !== undefined) {
-        const level = normalizeLevel(m[6]);
-        const t = clock.nearest({ hour: num(m[1]), minute: num(m[2]), second: num(m[3]), ms: millis(m[4]) }, o.ref);
-        if (level && !Number.isNaN(t)) return build(t, level, m[7], m[5], first.slice(m[0].length), rest);
-      }
-    } else {
-      let m = ISO.exec(first);
-      const wall = m ? isoWall(m) : undefined;
-      let time = wall ? clock.toEpoch(wall) : NaN;
-      if (m && wall && !Number.isNaN(time)) {
-        const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
-        if (off !== undefined) time = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.ms) - off;
-        REST.lastIndex = m[0].length;
-        const r = REST.exec(first);
-        const level = normalizeLevel(r?.[2]);
-        if (r && level) return build(time, level, r[4], r[1] ?? r[3], first.slice(REST.lastIndex), rest);
-        // Python's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`.
-        PY_ASCTIME_REST.lastIndex = m[0].length;
-        const p = PY_ASCTIME_REST.exec(first);
-        const pl = normalizeLevel(p?.[2]);
-        if (p && pl) return build(time, pl, p[1], undefined, first.slice(PY_ASCTIME_REST.lastIndex), rest);
-        // A time we can read but a header we cannot: keep the time and a level word if there is one; the whole text is the message.
-        return build(time, levelWord(first, m[0].length - 1), undefined, undefined, first, rest);
-      }
-      m = GC_LEGACY_DATED.exec(first);
-      if (m) {
-        const w = isoWall(m);
-        const off = m[8] === undefined ? undefined : zoneOffsetMs(m[8]);
-        const t = off === undefined ? clock.toEpoch(w) : Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
-        if (!Number.isNaN(t)) return build(t, 'INFO', 'gc', undefined, first, rest);
-      }
-      if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
-    }
-  } else if (c0 === 91 /* [ */) {
-    const m = GC_UNIFIED_HEADER.exec(first);
-    if (m) {
-      const e = gcUnified(m, first, rest, clock);
-      if (e) return e;
-    }
-    if (GC_LEGACY.test(first)) return untimed('INFO', 'gc', text);
-    // `[2024-11-21 06:20:00,123] LEVEL …` and other bracketed dates: the time and a level word.
-    const d = ISO_BRACKETED.exec(first);
-    const w = d ? isoWall(d) : undefined;
-    let t = w ? clock.toEpoch(w) : NaN;
-    const off = d?.[8] === undefined ? undefined : zoneOffsetMs(d[8]);
-    if (w && off !== undefined && !Number.isNaN(t)) t = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - off;
-    if (d && !Number.isNaN(t)) return build(t, levelWord(first, d[0].length), undefined, undefined, first, rest);
-  } else if (first.startsWith(PY_TRACEBACK)) {
-    // A Python traceback on its own (an uncaught exception in a PySpark driver).
-    const ex = pythonException(text);
-    return ex ? { level: 'ERROR', message: text, exception: ex } : { level: 'ERROR', message: text };
-  } else {
-    const p = PY_DEFAULT.exec(first);
-    const level = normalizeLevel(p?.[1]);
-    if (p && level) {
-      const e: ParsedEvent = { level, message: withRest(first.slice(p[0].length), rest) };
-      if (p[2]) e.logger = p[2];
-      const ex = exceptionOf(rest);
-      if (ex) e.exception = ex;
       return e;
     }
-    if (VM_WARNING.test(first)) return untimed('WARN', undefined, text);
   }
   // Raw stderr such as `Exception in thread "main" java.lang.OutOfMemoryError: …` still names its exception.
   const ex = EXCEPTION.exec(first)?.[1];

@@ -6,7 +6,7 @@ import {
   appKey, dailyIndex, kafkaKey, lineId, summaryId, VERSION_HORIZON,
   type AppDoc, type Batch, type ExecutorDoc, type LineDoc, type LogEvent, type Names,
 } from '../../contract/index.js';
-import { parseEvent, type ParseOptions } from './parse-event.js';
+import { ParseHints, parseEvent, type ParseOptions } from './parse-event.js';
 import { PatternCache } from './pattern-cache.js';
 import type { ZonedClock } from './zoned-time.js';
 
@@ -33,14 +33,22 @@ export function eventTime(parsed: number | undefined, t: number): { ts: number; 
 }
 
 const SHARED_PATTERNS = new PatternCache();
+/** Per file and stream, the layout its last header was in (tried first: a file's layout is detected once). */
+const SHARED_HINTS = new ParseHints();
 
 export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: PatternCache = SHARED_PATTERNS): LineItem[] {
   const { src } = batch;
   const out: LineItem[] = [];
   // The source's own pattern, if it sent one; the collection time completes dates printed without a day.
   const o: ParseOptions = { ...patterns.get(src.pattern), ref: 0 };
+  // One look-up per run of events of one stream (a batch is one file's).
+  let hintOf: string | undefined | null = null;
   for (const ev of batch.lines) {
     o.ref = ev.t;
+    if (ev.s !== hintOf) {
+      o.hint = SHARED_HINTS.get(src.fileId, ev.s);
+      hintOf = ev.s;
+    }
     const p = parseEvent(ev.m, clock, o);
     const { ts, clamped } = eventTime(p.time, ev.t);
     const lid = lineId(src, ev.off);

@@ -1,3 +1,4 @@
+import type { LayoutHint } from '../../contract/layouts.js';
 import type { LogEvent } from '../../contract/record.js';
 import { parseCri } from './cri.js';
 import { LineSplitter, TRUNCATION_MARKER, type SplitterStats } from './line-splitter.js';
@@ -81,6 +82,11 @@ export class FileDecoder {
     return open === undefined ? min : Math.min(min, open);
   }
 
+  /** The layout hint of one of the file's streams (undefined: a plain file's one stream). */
+  layoutHint(stream?: 'stdout' | 'stderr'): LayoutHint {
+    return this.joiner.hint(stream);
+  }
+
   /** Events finished since the last call, in the order they finished. */
   take(): LogEvent[] {
     const evs = this.out;
@@ -145,7 +151,7 @@ export class FileDecoder {
     let from = 0;
     while (cr >= 0 && cr < m.length - 1) {
       // Not between two \r (a redraw of the bar itself, which stays one event), and only before a start.
-      if (m.charCodeAt(cr + 1) !== 13 && isStart!(m.slice(cr + 1, cr + 1 + 4096))) {
+      if (m.charCodeAt(cr + 1) !== 13 && isStart!(m.slice(cr + 1, cr + 1 + 4096), undefined, this.joiner.hint(ev.s))) {
         if (cr > from) this.joiner.add({ ...piece, off: at + Buffer.byteLength(m.slice(0, from)), m: m.slice(from, cr) }, ev.off);
         from = cr + 1;
       }

@@ -1,5 +1,5 @@
 import type { LogEvent } from '../../contract/record.js';
-import { JAVA_CONTINUATION, JAVA_EXCEPTION_LINE, JSON_OBJECT, startsEvent } from '../../contract/layouts.js';
+import { JAVA_CONTINUATION, JAVA_EXCEPTION_LINE, JSON_OBJECT, newHint, startsEvent, startsEventIn, type LayoutHint } from '../../contract/layouts.js';
 import { compileLayout } from '../../contract/pattern-layout.js';
 import { TRUNCATION_MARKER } from './line-splitter.js';
 
@@ -9,9 +9,14 @@ import { TRUNCATION_MARKER } from './line-splitter.js';
 // are kept apart per stream, so interleaved stdout/stderr do not mix. An
 // event cut at its bound is marked like a cut line (tr, and the marker after
 // its last line): the lines after it come out as events of their own.
+// Each stream also keeps the layout its last event began in (a LayoutHint):
+// the start test tries that layout first, so a file's layout is detected once.
 
-/** `prev`: the last non-empty line of the event still open (a Python traceback's start depends on it). */
-export type StartTest = (text: string, prev?: string) => boolean;
+/**
+ * `prev`: the last non-empty line of the event still open (a Python traceback's start depends on it);
+ * `hint`: the stream's layout so far, tried first and moved by what the test finds.
+ */
+export type StartTest = (text: string, prev?: string, hint?: LayoutHint) => boolean;
 
 export interface MultilineOptions {
   /** undefined: every line is its own event. */
@@ -34,6 +39,8 @@ interface Pending {
 
 export class MultilineJoiner {
   private readonly pending = new Map<string, Pending>();
+  /** Per stream: the layout of its last event's header (an event's stream is '' in a plain file, stdout/stderr in a CRI log). */
+  private readonly hints = new Map<string, LayoutHint>();
 
   constructor(
     private readonly o: MultilineOptions,
@@ -46,7 +53,7 @@ export class MultilineJoiner {
     const key = ev.s ?? '';
     const p = this.pending.get(key);
     const whole = this.o.isWhole?.(ev.m) === true;
-    const joins = p !== undefined && !whole && !this.o.isStart(ev.m, p.last);
+    const joins = p !== undefined && !whole && !this.o.isStart(ev.m, p.last, this.hint(key));
     if (p && joins && p.parts.length < this.o.maxLines && p.bytes + ev.m.length < this.o.maxBytes) {
       p.parts.push(ev.m);
       p.bytes += ev.m.length + 1;
@@ -67,6 +74,17 @@ export class MultilineJoiner {
       return;
     }
     this.pending.set(key, { ev, from, parts: [ev.m], bytes: ev.m.length, last: ev.m });
+  }
+
+  /** A stream's layout hint (at most two streams per file: stdout and stderr). */
+  hint(stream: string | undefined): LayoutHint {
+    const key = stream ?? '';
+    let h = this.hints.get(key);
+    if (!h) {
+      h = newHint();
+      this.hints.set(key, h);
+    }
+    return h;
   }
 
   /** Offset of the earliest event still open, if any: checkpoints never pass it. */
@@ -107,8 +125,8 @@ export function startTest(kind: 'timestamped' | 'continuation', custom?: string,
   }
   if (pattern !== undefined) {
     const layout = compileLayout(pattern);
-    return (t, prev) => layout.startsEvent(t) || startsEvent(t, prev);
+    return (t, prev, hint) => layout.startsEvent(t) || (hint ? startsEventIn(hint, t, prev) : startsEvent(t, prev));
   }
-  if (kind === 'timestamped') return startsEvent;
+  if (kind === 'timestamped') return (t, prev, hint) => (hint ? startsEventIn(hint, t, prev) : startsEvent(t, prev));
   return (t) => !JAVA_CONTINUATION.test(t) && !JAVA_EXCEPTION_LINE.test(t);
 }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDecoder, newDecoderStats } from '../../collector/transforms/file-decoder.js';
 import { startTest, wholeTest } from '../../collector/transforms/multiline.js';
-import { parseEvent } from '../../aggregator/transforms/parse-event.js';
+import { newParseHint, parseEvent, type ParseOptions } from '../../aggregator/transforms/parse-event.js';
 import { ZonedClock } from '../../aggregator/transforms/zoned-time.js';
 import { compileLayout } from '../../contract/pattern-layout.js';
 
@@ -52,7 +52,8 @@ export function custom(n: number): string {
 
 export function cutAndParse(text: Buffer, pattern?: string): { ms: number; events: number } {
   const t0 = performance.now();
-  const o = pattern === undefined ? {} : { layout: compileLayout(pattern) };
+  // One file: the parser keeps its layout hint as the aggregator does per file (the cutter keeps its own).
+  const o: ParseOptions = pattern === undefined ? { hint: newParseHint() } : { layout: compileLayout(pattern), hint: newParseHint() };
   const d = new FileDecoder({ format: 'plain', maxLineBytes: 256 * 1024, multiline: { isStart: startTest('timestamped', undefined, pattern), isWhole: wholeTest(), maxLines: 1000, maxBytes: 512 * 1024 } }, 0, newDecoderStats());
   const step = 1 << 20;
   let events = 0;
