@@ -26,9 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startAggregator } from '../aggregator-run.js';
-import { startCollector } from '../collector-run.js';
+import { metric, startCollector } from '../collector-run.js';
 import type { Ctx } from '../context.js';
-import { createTopic, deleteIndices, DIST } from '../context.js';
+import { createTopic, deleteIndices, DIST, freePort } from '../context.js';
 import { startQueryApi } from '../query-api-run.js';
 import { quantile } from '../stats.js';
 import { startWriter } from '../writer.js';
@@ -76,14 +76,20 @@ export async function freshness(ctx: Ctx): Promise<void> {
   const file = join(dir, 'executor.log');
   await writeFile(file, '');
   const topic = await createTopic(ctx, prefix);
-  const agg = await startAggregator(ctx, prefix, `${prefix}-group`);
+  // Its metrics port is chosen here (its ready() and indexed() ask the port
+  // startAggregator picked, which this replaces): the part reads more counters.
+  const aggPort = await freePort();
+  const aggMetrics = `http://127.0.0.1:${aggPort}/metrics`;
+  const agg = await startAggregator(ctx, prefix, `${prefix}-group`, { SPARKLOGS_METRICS_PORT: String(aggPort) });
+  const aggReady = async () => (await fetch(`http://127.0.0.1:${aggPort}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok === true;
+  const aggIndexed = () => metric(aggMetrics, 'sparklogs_aggregator_lines_indexed_total');
   const api = await startQueryApi(ctx.esUrl, prefix);
   const col = await startCollector({ brokers: ctx.brokers, prefix, paths: file, executorId: '1' });
   const writtenAt = new Map<number, number>();
   // Write times in file order: the n-th line's, for the counters' stages.
   const writeTimes: number[] = [];
-  const stages = { acked: [] as number[], stored: [] as number[] };
-  const counted = { acked: 0, stored: 0 };
+  const stages = { acked: [] as number[], consumed: [] as number[], stored: [] as number[] };
+  const counted = { acked: 0, consumed: 0, stored: 0 };
   const extra = new AbortController();
   let scraping = true;
   const seen: number[] = [];
@@ -123,7 +129,7 @@ export async function freshness(ctx: Ctx): Promise<void> {
   try {
     ctx.out(`bench: freshness at ${rate} lines/s (${max ? 'half the pipeline maximum measured above' : 'no pipeline maximum measured in this run: a fixed rate'}) for ${durationMs / 1000} s\n`);
     // Steady state only: the clock starts once the aggregator is in its group and the collector is up.
-    const up = await waitFor(async () => (await agg.ready()) && (await col.acked()) !== undefined, 60_000, 200);
+    const up = await waitFor(async () => (await aggReady()) && (await col.acked()) !== undefined, 60_000, 200);
     if (!up) throw new Error(`the aggregator or the collector did not get ready within 60 s: ${agg.p.stdout().slice(-300)}`);
     const n = names(prefix);
     if (refresh) {
@@ -155,10 +161,11 @@ export async function freshness(ctx: Ctx): Promise<void> {
     // The counters' stages, read until the main loop ends.
     const scraper = (async () => {
       while (scraping) {
-        const [a, s] = await Promise.all([col.acked(), agg.indexed()]);
+        const [acked, consumed, stored] = await Promise.all([col.acked(), metric(aggMetrics, 'sparklogs_aggregator_lines_consumed_total'), aggIndexed()]);
         const at = performance.now();
-        for (; a !== undefined && counted.acked < Math.min(a, writeTimes.length); counted.acked++) stages.acked.push(at - writeTimes[counted.acked]!);
-        for (; s !== undefined && counted.stored < Math.min(s, writeTimes.length); counted.stored++) stages.stored.push(at - writeTimes[counted.stored]!);
+        for (const [k, v] of [['acked', acked], ['consumed', consumed], ['stored', stored]] as const) {
+          for (; v !== undefined && counted[k] < Math.min(v, writeTimes.length); counted[k]++) stages[k].push(at - writeTimes[counted[k]]!);
+        }
         await new Promise((r) => setTimeout(r, STAGE_POLL_MS));
       }
     })();
@@ -224,11 +231,16 @@ export async function freshness(ctx: Ctx): Promise<void> {
     const pr = stats?._all?.primaries;
     if (pr) ctx.out(`bench:   line index: ${pr.refresh?.total} refreshes (${pr.refresh?.total_time_in_millis} ms in all), ${pr.merges?.total} merges, ${pr.segments?.count} segments at the end\n`);
     if (apiCpu) ctx.out(`bench:   query API CPU while ${1 + extras.length} streams followed the writer: ${((apiCpuEnd.cpu - apiCpu.cpu) / ((apiCpuEnd.at - apiCpu.at) / 1000)).toFixed(3)} s/s${idleCpu !== undefined ? `; with the ${extras.length + 1} streams idle: ${idleCpu.toFixed(3)} s/s` : ''}\n`);
+    const [bulks, bulkSec, bulkItems] = await Promise.all(['count', 'sum'].map((x) => metric(aggMetrics, `sparklogs_aggregator_bulk_seconds_${x}`)).concat(metric(aggMetrics, 'sparklogs_aggregator_bulk_items_sum')));
+    if (bulks) ctx.out(`bench:   aggregator: ${bulks} bulk requests, ${((bulkSec ?? NaN) / bulks).toFixed(3)} s and ${((bulkItems ?? NaN) / bulks).toFixed(0)} items each on average\n`);
+    const aggLog = (agg.p.stdout() + agg.p.stderr()).trim();
+    if (aggLog) ctx.out(`bench:   the aggregator logged (warn and above, last 600 characters): ${aggLog.slice(-600)}\n`);
     ctx.out(`bench:   where the time goes, p50 / p95 / p99 since written (counters read every ${STAGE_POLL_MS} ms):\n`);
     ctx.out(`bench:     acknowledged by Kafka (collector)  ${pct(stages.acked)} (${stages.acked.length} lines)\n`);
+    ctx.out(`bench:     fetched from Kafka (aggregator)     ${pct(stages.consumed)} (${stages.consumed.length} lines)\n`);
     ctx.out(`bench:     stored by a bulk (aggregator)       ${pct(stages.stored)} (${stages.stored.length} lines)\n`);
     const missing = writtenAt.size - seen.length;
-    ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await agg.indexed()}; slowest line: ${(slowest.ms / 1000).toFixed(2)} s, written ${slowest.writtenS.toFixed(1)} s after the start\n`);
+    ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await aggIndexed()}; slowest line: ${(slowest.ms / 1000).toFixed(2)} s, written ${slowest.writtenS.toFixed(1)} s after the start\n`);
     ctx.out(`bench:   ${writtenAt.size} lines written, ${seen.length} returned by the query API, ${missing} not within 15 s of the end\n`);
     const note = `${seen.length} of ${writtenAt.size} lines; polled every ${POLL_MS} ms (adds up to ${POLL_MS} ms)${missing ? `; ${missing} lines not seen` : ''}`;
     const cliLat = [...cliSeen.values()];
