@@ -42,6 +42,37 @@ export function encodeCursor(order: Order, sort: SortValues): string {
   return Buffer.from(`{"o":"${order}","s":${JSON.stringify(sort)}}`, 'utf8').toString('base64url');
 }
 
+/**
+ * encodeCursor of many positions at once (a page's lines), in one buffer and
+ * one base64 pass: each cursor's JSON is padded with spaces (which JSON.parse
+ * ignores) to a whole number of 3-byte groups, so the base64 of the
+ * concatenation is the concatenation of the cursors' base64, and each cursor
+ * is a slice of it. Per line this was an allocated Buffer and a base64 call:
+ * about half of the API's own CPU for a 1,000-line page.
+ */
+export function encodeCursors(order: Order, sorts: readonly SortValues[]): string[] {
+  const head = `{"o":"${order}","s":`;
+  const ends = new Array<number>(sorts.length);
+  let text = '';
+  for (let i = 0; i < sorts.length; i++) {
+    const json = `${head}${JSON.stringify(sorts[i])}}`;
+    text += (json.length % 3 === 0 ? json : json.length % 3 === 1 ? `${json}  ` : `${json} `);
+    ends[i] = text.length;
+  }
+  // One byte per character is what the padding assumed (numbers and ids are
+  // ASCII); anything else is encoded line by line.
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return sorts.map((s) => encodeCursor(order, s));
+  const b64 = Buffer.from(text, 'latin1').toString('base64url');
+  const out = new Array<string>(sorts.length);
+  let start = 0;
+  for (let i = 0; i < sorts.length; i++) {
+    const end = (ends[i]! / 3) * 4;
+    out[i] = b64.slice(start, end);
+    start = end;
+  }
+  return out;
+}
+
 export function decodeCursor(param: string, raw: string, order: Order): SortValues {
   const v = unb64(param, raw) as { o?: unknown; s?: unknown } | null;
   const s = v?.s;

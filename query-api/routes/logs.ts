@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
-import { formatStored, formatText, nativeJson, toApiLine } from '../lines.js';
+import { formatStored, formatText, nativeJson, toApiLines } from '../lines.js';
 import { AppParams, DownloadQuery, ExecutorParams, LogsResponse, errorResponses, logsQuery } from '../schemas.js';
 import { assertExists, lineFilter, type RouteContext } from './context.js';
 
@@ -33,7 +33,7 @@ export function logsRoutes(app: FastifyInstance, ctx: RouteContext) {
         const lines = await ctx.store.lines(f, { order, size: q.tail ?? q.size ?? 500, ...(after ? { after } : {}), ...(before ? { before } : {}), tail: q.tail !== undefined });
         if (lines.length === 0 && !after && !before) await assertExists(ctx.store, { ...req.params, appType: q.appType });
 
-        const out = lines.map((l) => toApiLine(l, order));
+        const out = toApiLines(lines, order);
         // An empty page forward keeps the caller's cursor: polling it later yields the newer lines.
         const next = out.at(-1)?.cursor ?? q.after;
         const prev = out[0]?.cursor ?? q.before;

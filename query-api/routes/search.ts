@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, encodeCursors } from '../cursor.js';
 import { ApiError } from '../errors.js';
-import { nativeJson, parseTime, toApiLine } from '../lines.js';
+import { nativeJson, parseTime, toApiLines } from '../lines.js';
 import { SearchQuery, SearchResponse, errorResponses } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
@@ -30,8 +30,10 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
         q.after ? decodeCursor('after', q.after, 'search') : undefined,
       );
       const last = hits.at(-1);
+      const lines = toApiLines(hits, 'time');
+      const executorCursors = encodeCursors('file', hits.map((h) => [h.fileSeq, h.off, h.lid]));
       return {
-        hits: hits.map((h) => ({ line: toApiLine(h, 'time'), executorCursor: encodeCursor('file', [h.fileSeq, h.off, h.lid]), highlights: h.highlights })),
+        hits: hits.map((h, i) => ({ line: lines[i]!, executorCursor: executorCursors[i]!, highlights: h.highlights })),
         ...(hits.length === size && last ? { next: encodeCursor('search', last.sort) } : {}),
       };
     },

@@ -1,0 +1,37 @@
+// The API's line formatting helpers on their own (no store needed): the time
+// formatter that keeps a minute's text must write exactly what toISOString
+// writes, and cursors encoded a page at a time must decode to each line's
+// position, as the per-line encoder's do.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeCursor, encodeCursor, encodeCursors, type SortValues } from '../../query-api/cursor.js';
+import { formatText, isoTime } from '../../query-api/lines.js';
+
+test('isoTime writes what toISOString writes, across minute, day and year edges and in any order', () => {
+  const times = [0, -1, 59_999, 60_000, 60_001, -60_000, -60_001, 86_399_999, 86_400_000, 1_796_048_793_000, 253_402_300_799_999, 253_402_300_800_000, 8.64e15, -8.64e15, -62_167_219_200_001];
+  let t = 1_700_000_000_000;
+  // Lines of a page: mostly in one minute, sometimes across it, sometimes back in time (an app's interleaved executors).
+  for (let i = 0; i < 5_000; i++) times.push((t += (i * 7919) % 4_001 - (i % 13 === 0 ? 90_000 : 0)));
+  for (const x of times) assert.equal(isoTime(x), new Date(x).toISOString(), `time ${x}`);
+  assert.equal(isoTime(1.5), new Date(1.5).toISOString());
+  assert.throws(() => isoTime(NaN), RangeError);
+  assert.throws(() => isoTime(8.64e15 + 1), RangeError);
+  assert.equal(formatText({ time: 1_796_048_793_123, level: 'WARN', executorId: '3', logger: 'a.B', message: 'm' }, true), '2026-11-30T14:26:33.123Z WARN  [3] a.B: m\n');
+});
+
+test('encodeCursors: every cursor of a page decodes to its line\'s position; non-ASCII ids too', () => {
+  const sorts: SortValues[] = [];
+  for (let i = 0; i < 1_000; i++) sorts.push([i % 3, i * 131, `lid${'x'.repeat(i % 7)}${i}`]);
+  const cursors = encodeCursors('file', sorts);
+  assert.equal(cursors.length, sorts.length);
+  cursors.forEach((c, i) => {
+    assert.match(c, /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(decodeCursor('after', c, 'file'), sorts[i]);
+  });
+  const odd: SortValues[] = [[1_700_000_000_000, 1, 2, 'é'], [1_700_000_000_001, 0, 5, 'a"b\\c']];
+  encodeCursors('time', odd).forEach((c, i) => assert.deepEqual(decodeCursor('after', c, 'time'), odd[i]));
+  assert.deepEqual(encodeCursors('time', []), []);
+  // A cursor of one order is refused by another, as encodeCursor's is.
+  assert.throws(() => decodeCursor('after', encodeCursors('file', [[0, 1, 'a']])[0]!, 'time'), /does not belong/);
+  assert.deepEqual(decodeCursor('after', encodeCursor('file', [0, 1, 'a']), 'file'), [0, 1, 'a']);
+});
