@@ -158,6 +158,9 @@ export function startsEvent(line: string, prev?: string): boolean {
  * log4j's lines). The answer is startsEvent's: a layout's test takes only its own headers.
  */
 export function startsEventIn(hint: LayoutHint, line: string, prev?: string): boolean {
+  // No header begins with a blank, and most lines that do not start an event do (a trace's frames): not asked twice.
+  const c = line.charCodeAt(0);
+  if (c === 9 || c === 32 || line.length === 0) return false;
   const h = hint.layout;
   if (h !== undefined && HEADER_OF[h](line, prev)) return true;
   const found = headerLayout(line, prev);
