@@ -113,6 +113,8 @@ async function shipDataSet(ctx: Ctx, s: Shipper, round: number): Promise<Shipped
       const usage = await r.stop();
       const base = { name: s.name, seconds: (lastAt - t0) / 1000, cpuSeconds: usage.cpuSeconds, peakRssBytes: usage.peakRssBytes, messages: await topic.messages() };
       if (seen === 0) return { ...base, failed: `nothing delivered (exit ${usage.code}): ${r.p.stderr().slice(-400) || r.p.stdout().slice(-400)}` };
+      // Quick mode (npm test's smoke run) reads the topic back in its first round only: later rounds check the delivered count.
+      if (ctx.quick && round > 0) return { ...base, ...(seen < ctx.data.events ? { lost: `${seen} of ${ctx.data.events} events delivered` } : {}) };
       const count = await countTopic(ctx.brokers, topic, s.events);
       const whole = count.events - count.fragments;
       const lost = whole !== ctx.data.events || count.fragments > 0
@@ -246,7 +248,7 @@ async function footprintRound(ctx: Ctx, shippers: Shipper[], r: number, ms: { lo
 }
 
 async function footprint(ctx: Ctx, peers: Shipper[]): Promise<void> {
-  const ms = { load: ctx.quick ? 3000 : 30_000, idle: ctx.quick ? 2000 : 20_000, warm: ctx.quick ? 1000 : 5000 };
+  const ms = { load: ctx.quick ? 2000 : 30_000, idle: ctx.quick ? 1000 : 20_000, warm: ctx.quick ? 500 : 5000 };
   const shippers = [collector, ...peers];
   const kcatMissing = await ensureKcat(ctx);
   if (kcatMissing) ctx.out(`bench: peers: footprint without kcat: ${kcatMissing}\n`);
