@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
 import { decodePositions, encodePositions, type Positions, type SortValues } from '../cursor.js';
+import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { toApiLine } from '../lines.js';
 import { AppParams, ExecutorParams, errorResponses, followQuery } from '../schemas.js';
@@ -19,6 +20,10 @@ import { assertExists, lineFilter, type RouteContext } from './context.js';
 // EventSource or any client sending it back (Last-Event-ID or ?cursor=) resumes
 // exactly where it stopped. `from` (or `tail`) first sends what was stored up
 // to the start positions, so history and follow meet without a gap or overlap.
+//
+// Polling: every followPollMs while lines come, every followIdlePollMs once
+// none came for followActiveMs (pollDelay); the first line after a quiet spell
+// waits at most followIdlePollMs.
 //
 // End of stream ("the app's pods are gone"): no new line for followQuietMs and
 // every executor of the followed app (or the followed executor) has a
@@ -39,6 +44,16 @@ function advance(pos: Positions, lines: StoredLine[]): Positions {
     if (!p || l.fileSeq > p[0] || (l.fileSeq === p[0] && l.off > p[1])) next[l.executorId] = [l.fileSeq, l.off];
   }
   return next;
+}
+
+/**
+ * The wait before the next poll: followPollMs while lines come (one arrived
+ * within followActiveMs), then followIdlePollMs, so a reader sees a line soon
+ * after the store makes it searchable while an idle follower costs one small
+ * search per followIdlePollMs.
+ */
+export function pollDelay(cfg: Pick<Config, 'followPollMs' | 'followIdlePollMs' | 'followActiveMs'>, sinceLastLineMs: number): number {
+  return sinceLastLineMs < cfg.followActiveMs ? cfg.followPollMs : Math.max(cfg.followPollMs, cfg.followIdlePollMs);
 }
 
 export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -138,7 +153,7 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 if (quiet >= cfg.followQuietMs && (await finished())) return end('finished');
               }
               if (Date.now() - lastWrite >= cfg.followHeartbeatMs) write(': hb\n\n');
-              await sleep(cfg.followPollMs, signal);
+              await sleep(pollDelay(cfg, Date.now() - lastLine), signal);
             }
           } catch (err) {
             plog.error({ event: 'followFailed', err }, 'follow stream failed');
