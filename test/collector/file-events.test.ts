@@ -5,7 +5,7 @@
 // the kernel refusing a watch) lines still arrive through the fast poll.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { names } from '../../contract/names.js';
@@ -14,8 +14,14 @@ import type { CollectorState } from '../../collector/checkpoint/state.js';
 import { Collector } from '../../collector/collector.js';
 import { loadCollectorConfig } from '../../collector/config.js';
 import { createMetrics } from '../../collector/metrics.js';
+import { emptyState } from '../../collector/checkpoint/state.js';
 import { createKafkaSink } from '../../collector/sinks/kafka.js';
 import type { WatchFn } from '../../collector/sources/file-events.js';
+import { compilePatterns } from '../../collector/sources/scan.js';
+import { Tailer } from '../../collector/sources/tailer.js';
+import { newDecoderStats } from '../../collector/transforms/file-decoder.js';
+import { startTest } from '../../collector/transforms/multiline.js';
+import { testLog } from '../helpers/log.js';
 import { testStack } from '../helpers/stack.js';
 import { waitUntil } from '../helpers/wait.js';
 import { collectorEnv, killCollector, sparkLine, startCollector, stopCollector, tempDir, TopicReader, type Child } from './harness.js';
@@ -172,6 +178,60 @@ test('the kernel refusing a watch (ENOSPC, the inotify limit): one warning, then
     await run.catch(() => undefined);
     await sink.close();
     await reader.stop();
+    await cleanup();
+  }
+});
+
+test('what an idle tailer has watched: the real directory behind a symlink; nothing while a file is renamed away and not let go', async () => {
+  const { dir, cleanup } = await tempDir('idle-spec');
+  await mkdir(join(dir, 'links'));
+  await mkdir(join(dir, 'real'));
+  await writeFile(join(dir, 'real', '0.log'), text([sparkLine('s', 0)]));
+  await symlink(join(dir, 'real', '0.log'), join(dir, 'links', 'exec.log'));
+  let clock = 1_000_000;
+  const tailer = await Tailer.start(
+    {
+      patterns: compilePatterns([join(dir, 'links', 'exec.log')]),
+      decoder: { format: 'plain', maxLineBytes: 4096, multiline: { isStart: startTest('timestamped'), maxLines: 50, maxBytes: 64 * 1024 } },
+      identity: { appType: 'spark', appId: 'a', executorId: '1', role: 'executor' },
+      readChunkBytes: 4096,
+      maxRoundBytes: 1 << 20,
+      flushTimeoutMs: 1000,
+      scanIntervalMs: 0,
+      log: testLog,
+      stats: newDecoderStats(),
+      now: () => clock,
+    },
+    emptyState(),
+  );
+  try {
+    assert.equal(await tailer.idleSpec(), undefined, 'not idle before the file is read');
+    const poll = async () => {
+      clock += 5000;
+      (await tailer.poll(false)).commit();
+    };
+    await poll();
+    await poll();
+    const spec = await tailer.idleSpec();
+    assert.ok(spec, 'idle once read');
+    assert.deepEqual([...spec.keys()].sort(), [join(dir, 'links'), join(dir, 'real')].sort());
+    assert.ok(spec.get(join(dir, 'real'))!.relevant('0.log'));
+    assert.ok(!spec.get(join(dir, 'real'))!.relevant('other.log'));
+    assert.ok(spec.get(join(dir, 'links'))!.relevant('exec.log'));
+    // The kubelet's rotation: the target renamed, the link re-pointed to a new file. The old one is held until read and let go.
+    await rename(join(dir, 'real', '0.log'), join(dir, 'real', '0.log.1'));
+    await writeFile(join(dir, 'real', '1.log'), text([sparkLine('s', 1)]));
+    await symlink(join(dir, 'real', '1.log'), join(dir, 'links', 'exec.log.new'));
+    await rename(join(dir, 'links', 'exec.log.new'), join(dir, 'links', 'exec.log'));
+    await poll();
+    assert.equal(await tailer.idleSpec(), undefined, 'not idle while a rotated file is held');
+    // A dangling link: only the poll would see its target appear.
+    await rm(join(dir, 'links', 'exec.log'));
+    await symlink(join(dir, 'real', '2.log'), join(dir, 'links', 'exec.log'));
+    for (let i = 0; i < 5; i++) await poll();
+    assert.equal(await tailer.idleSpec(), undefined, 'not idle while the watched name is a dangling symlink');
+  } finally {
+    await tailer.close();
     await cleanup();
   }
 });
