@@ -99,17 +99,34 @@ export const newHint = (): LayoutHint => ({ layout: undefined, detections: 0 });
 const isTraceback = (line: string, prev: string | undefined) =>
   line.startsWith(PY_TRACEBACK) && !(prev !== undefined && (PY_CHAINED.test(prev) || pythonHeader(prev)));
 
-/** Each layout's own header test (anchored: whatever the hint, a line is a header of the layouts it matches only). */
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** A date's third character (after an optional bracket): `/` Spark's, a blank Flume's, `:` a time of day, a digit ISO's. */
+const thirdOfDate = (l: string) => l.charCodeAt(l.charCodeAt(0) === 91 ? 3 : 2);
+
+/**
+ * Each layout's own header test (anchored: whatever the hint, a line is a header of the layouts it
+ * matches only), its regular expression behind the characters the full detection dispatches on, so
+ * a line of another layout costs a character or two, not a match.
+ */
 const HEADER_OF: Record<LayoutName, (line: string, prev: string | undefined) => boolean> = {
-  spark: (l) => SPARK_START.test(l),
-  iso: (l) => ISO_START.test(l),
-  flume: (l) => FLUME_START.test(l),
-  time: (l) => TIME_START.test(l),
-  json: (l) => JSON_OBJECT.test(l),
-  gc: (l) => GC_UNIFIED_START.test(l) || GC_LEGACY_START.test(l),
-  python: (l, prev) => PY_DEFAULT.test(l) || isTraceback(l, prev),
-  jvm: (l) => UNCAUGHT.test(l) || VM_WARNING.test(l),
-  console: (l) => l.charCodeAt(0) === 13 || SPARK_CONSOLE.test(l),
+  spark: (l) => thirdOfDate(l) === 47 && SPARK_START.test(l),
+  iso: (l) => isDigit(thirdOfDate(l)) && ISO_START.test(l),
+  flume: (l) => thirdOfDate(l) === 32 && FLUME_START.test(l),
+  time: (l) => thirdOfDate(l) === 58 && TIME_START.test(l),
+  json: (l) => l.charCodeAt(0) === 123 && JSON_OBJECT.test(l),
+  gc: (l) => (l.charCodeAt(0) === 91 || isDigit(l.charCodeAt(0))) && (GC_UNIFIED_START.test(l) || GC_LEGACY_START.test(l)),
+  python: (l, prev) => {
+    const c = l.charCodeAt(0);
+    return c === 84 ? isTraceback(l, prev) : (c === 67 || c === 68 || c === 69 || c === 73 || c === 87) && PY_DEFAULT.test(l);
+  },
+  jvm: (l) => {
+    const c = l.charCodeAt(0);
+    return c === 69 ? UNCAUGHT.test(l) : (c === 74 || c === 79 || c === 87) && VM_WARNING.test(l);
+  },
+  console: (l) => {
+    const c = l.charCodeAt(0);
+    return c === 13 || ((c === 83 || c === 85) && SPARK_CONSOLE.test(l));
+  },
 };
 
 function datedLayout(line: string, at: number): LayoutName | undefined {

@@ -286,6 +286,24 @@ export class ParseHints {
   }
 }
 
+const digit = (c: number) => c >= 48 && c <= 57;
+/**
+ * Whether a first line has the first characters a parser's headers have (those the full detection
+ * dispatches on): a hinted parser is tried only then, so a line of another layout costs a
+ * character or two, not a failed match.
+ */
+const SHAPE_OF: Record<ParserName, (first: string) => boolean> = {
+  spark: (l) => digit(l.charCodeAt(0)) && l.charCodeAt(2) === 47,
+  flume: (l) => digit(l.charCodeAt(0)) && l.charCodeAt(2) === 32,
+  time: (l) => digit(l.charCodeAt(0)) && l.charCodeAt(2) === 58,
+  iso: (l) => digit(l.charCodeAt(0)) && l.charCodeAt(2) !== 47 && l.charCodeAt(2) !== 32 && l.charCodeAt(2) !== 58,
+  bracketed: (l) => l.charCodeAt(0) === 91,
+  json: (l) => l.charCodeAt(0) === 123,
+  traceback: (l) => l.charCodeAt(0) === 84,
+  python: (l) => { const c = l.charCodeAt(0); return c === 67 || c === 68 || c === 69 || c === 73 || c === 87; },
+  vmWarning: (l) => { const c = l.charCodeAt(0); return c === 74 || c === 79 || c === 87; },
+};
+
 /** The full detection: the parser the first characters lead to (as the collector's start test: a date's third character tells the dates apart). */
 function parserFor(first: string): ParserName | undefined {
   const c0 = first.charCodeAt(0);
@@ -312,7 +330,7 @@ export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = NO
   }
   const hint = o.hint;
   const hinted = hint?.layout;
-  if (hinted !== undefined) {
+  if (hinted !== undefined && SHAPE_OF[hinted](first)) {
     const e = PARSERS[hinted](first, rest, text, clock, o);
     if (e) return e;
   }

@@ -41,6 +41,8 @@ export class MultilineJoiner {
   private readonly pending = new Map<string, Pending>();
   /** Per stream: the layout of its last event's header (an event's stream is '' in a plain file, stdout/stderr in a CRI log). */
   private readonly hints = new Map<string, LayoutHint>();
+  private lastKey = '';
+  private lastHint: LayoutHint | undefined;
 
   constructor(
     private readonly o: MultilineOptions,
@@ -79,11 +81,15 @@ export class MultilineJoiner {
   /** A stream's layout hint (at most two streams per file: stdout and stderr). */
   hint(stream: string | undefined): LayoutHint {
     const key = stream ?? '';
+    // Asked for every line: the last stream's answered without a look-up.
+    if (key === this.lastKey && this.lastHint) return this.lastHint;
     let h = this.hints.get(key);
     if (!h) {
       h = newHint();
       this.hints.set(key, h);
     }
+    this.lastKey = key;
+    this.lastHint = h;
     return h;
   }
 
