@@ -217,7 +217,8 @@ export async function freshness(ctx: Ctx): Promise<void> {
     // The same streams with nothing new to send: what idle followers cost.
     let idleCpu: number | undefined;
     if (extras.length) {
-      await new Promise((r) => setTimeout(r, 2000));
+      // Past the query API's followActiveMs (5 s by default), after which an idle stream polls less often.
+      await new Promise((r) => setTimeout(r, 7000));
       const c0 = api.p.cpuNow() ?? NaN;
       await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
       idleCpu = ((api.p.cpuNow() ?? NaN) - c0) / (IDLE_WINDOW_MS / 1000);
