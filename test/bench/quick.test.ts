@@ -41,6 +41,10 @@ test('the benchmark harness runs every part in quick mode and prints every figur
     // Quick mode still runs rounds: the ratios of the parts that have references carry them.
     assert.ok(result.rounds >= 2);
     assert.ok(result.figures.some((f) => f.part === 'aggregator' && f.rounds?.of === 'ratio' && f.rounds.values.length === result.rounds), 'the aggregator ratio from rounds');
+    // The peers and node-mode parts too (the peers part's collector figures carry the rounds even when no peer is built).
+    const ofRounds = (part: string, of: 'ratio' | 'value') => result.figures.some((f) => f.part === part && f.rounds?.of === of && f.rounds.values.length + f.rounds.failed === result.rounds);
+    assert.ok(ofRounds('peers', 'value'), 'the peers part in rounds');
+    assert.ok(ofRounds('node-mode', 'ratio'), 'the node-mode ratios from rounds');
     assert.match(stdout, /ratio [\d.]+ \(median of \d+ rounds: /);
     assert.match(stdout, /bench: done in \d+ s/);
   } finally {
