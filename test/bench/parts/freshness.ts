@@ -83,8 +83,27 @@ export async function freshness(ctx: Ctx): Promise<void> {
   const agg = await startAggregator(ctx, prefix, `${prefix}-group`, { SPARKLOGS_METRICS_PORT: String(aggPort) });
   const aggReady = async () => (await fetch(`http://127.0.0.1:${aggPort}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok === true;
   const aggIndexed = () => metric(aggMetrics, 'sparklogs_aggregator_lines_indexed_total');
-  const api = await startQueryApi(ctx.esUrl, prefix);
-  const col = await startCollector({ brokers: ctx.brokers, prefix, paths: file, executorId: '1' });
+  // Whatever is started is stopped, and the run's indices and templates go, however the part ends.
+  const cleanUp = async (o: { api?: { stop(): Promise<void> }; col?: { stop(): Promise<unknown> } }) => {
+    await o.col?.stop();
+    agg.p.signal('SIGTERM');
+    await agg.p.exited(30_000);
+    await o.api?.stop();
+    await topic.close();
+    await deleteIndices(ctx, prefix);
+    for (const t of [names(prefix).linesTemplate, names(prefix).summaryTemplate]) await fetch(`${ctx.esUrl}/_index_template/${t}`, { method: 'DELETE' }).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const { api, col } = await (async () => {
+    let api: Awaited<ReturnType<typeof startQueryApi>> | undefined;
+    try {
+      api = await startQueryApi(ctx.esUrl, prefix);
+      return { api, col: await startCollector({ brokers: ctx.brokers, prefix, paths: file, executorId: '1' }) };
+    } catch (err) {
+      await cleanUp({ api });
+      throw err;
+    }
+  })();
   const writtenAt = new Map<number, number>();
   // Write times in file order: the n-th line's, for the counters' stages.
   const writeTimes: number[] = [];
@@ -275,13 +294,6 @@ export async function freshness(ctx: Ctx): Promise<void> {
     scraping = false;
     extra.abort();
     cli?.kill('SIGTERM');
-    await col.stop();
-    agg.p.signal('SIGTERM');
-    await agg.p.exited(30_000);
-    await api.stop();
-    await topic.close();
-    await deleteIndices(ctx, prefix);
-    for (const t of [names(prefix).linesTemplate, names(prefix).summaryTemplate]) await fetch(`${ctx.esUrl}/_index_template/${t}`, { method: 'DELETE' }).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await cleanUp({ api, col });
   }
 }
