@@ -28,6 +28,9 @@ const shared = Type.Omit(CollectorConfigSchema, [
   'spoolDir',
   'spoolReserveMs',
   'spoolMaxBytes',
+  // The sidecar's idle sleep on file events: node mode polls its pods' directories (collector/README.md).
+  'fileEvents',
+  'idlePollIntervalMs',
 ]);
 
 export const NodeConfigSchema = Type.Composite([
