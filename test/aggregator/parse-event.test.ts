@@ -211,8 +211,10 @@ test('times without a zone are read in the configured zone, across daylight savi
   assert.throws(() => new ZonedClock('Mars/Olympus_Mons'), RangeError);
 });
 
+// Bounded in CPU time, not wall time (a busy machine must not fail it): backtracking on these would take
+// minutes or more, bounded parsing takes milliseconds. Parsing speed itself is measured by the layouts bench.
 test('hostile lines fail fast (no catastrophic backtracking)', () => {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   for (const s of [
     'x'.repeat(1 << 20),
     `24/11/21 06:20:00 INFO ${'a'.repeat(1 << 20)}`,
@@ -221,20 +223,8 @@ test('hostile lines fail fast (no catastrophic backtracking)', () => {
     `{${'"a":'.repeat(100_000)}`,
     `24/11/21 06:20:00 ERROR E: x\n${'java.'.repeat(100_000)}`,
   ]) parseEvent(s, utc);
-  assert.ok(performance.now() - t0 < 500, `took ${performance.now() - t0} ms`);
-});
-
-test('parsing is fast: 100k mixed events in well under a second', () => {
-  const lines = [
-    '24/11/21 06:20:00 INFO Executor: Running task 0.0 in stage 0.0 (TID 0)',
-    '2024-11-21 06:20:00,123 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor           [] - Receive slot request',
-    '{"ts":"2024-11-21T06:20:00.123Z","level":"INFO","msg":"Running task 0.0","context":{"task_id":"0"},"logger":"Executor"}',
-    'Setting default log level to "WARN".',
-  ];
-  const t0 = performance.now();
-  for (let i = 0; i < 100_000; i++) parseEvent(lines[i % 4]!, utc);
-  const ms = performance.now() - t0;
-  assert.ok(ms < 1500, `100k events took ${ms} ms`);
+  const { user, system } = process.cpuUsage(t0);
+  assert.ok(user + system < 5_000_000, `took ${(user + system) / 1000} ms of CPU`);
 });
 
 test('A7 clamp rule: implausible or missing event times fall back to collection time', () => {
