@@ -66,6 +66,8 @@ test('held, the young generation stays at its initial size however much survives
   };
   const held = run(true);
   const free = run(false);
-  assert.ok(held <= 2 * 2 ** 20, `held: ${held} bytes`);
-  assert.ok(free >= 8 * 2 ** 20, `without the hold V8 grows it (${free} bytes): the comparison means something`);
+  // Held: 2 MiB here, at times 1-3 MiB on a loaded machine (a CI run saw 3 MiB); free: 64 MiB. The bound
+  // leaves room for that jitter and still tells a held young generation from a growing one.
+  assert.ok(held <= 4 * 2 ** 20, `held: ${held} bytes`);
+  assert.ok(free >= 16 * 2 ** 20, `without the hold V8 grows it (${free} bytes): the comparison means something`);
 });
