@@ -37,9 +37,19 @@ const SHAPES: Record<Order, { ints: number; what: string }> = {
   apps: { ints: 1, what: 'the apps list' },
 };
 
+/** JSON padded with spaces (which JSON.parse ignores) to a whole number of 3-byte groups. */
+function padded(json: string, bytes: number): string {
+  return bytes % 3 === 0 ? json : bytes % 3 === 1 ? `${json}  ` : `${json} `;
+}
+
+/**
+ * One position's cursor. The same string as encodeCursors gives for it: a
+ * client may compare cursors (the page finds a linked line by its cursor).
+ */
 export function encodeCursor(order: Order, sort: SortValues): string {
-  // The bytes of JSON.stringify({ o, s }) without building the object (one per line served).
-  return Buffer.from(`{"o":"${order}","s":${JSON.stringify(sort)}}`, 'utf8').toString('base64url');
+  // The bytes of JSON.stringify({ o, s }) without building the object.
+  const json = `{"o":"${order}","s":${JSON.stringify(sort)}}`;
+  return Buffer.from(padded(json, Buffer.byteLength(json, 'utf8')), 'utf8').toString('base64url');
 }
 
 /**
@@ -56,7 +66,7 @@ export function encodeCursors(order: Order, sorts: readonly SortValues[]): strin
   let text = '';
   for (let i = 0; i < sorts.length; i++) {
     const json = `${head}${JSON.stringify(sorts[i])}}`;
-    text += (json.length % 3 === 0 ? json : json.length % 3 === 1 ? `${json}  ` : `${json} `);
+    text += padded(json, json.length);
     ends[i] = text.length;
   }
   // One byte per character is what the padding assumed (numbers and ids are

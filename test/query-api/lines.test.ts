@@ -35,3 +35,12 @@ test('encodeCursors: every cursor of a page decodes to its line\'s position; non
   assert.throws(() => decodeCursor('after', encodeCursors('file', [[0, 1, 'a']])[0]!, 'time'), /does not belong/);
   assert.deepEqual(decodeCursor('after', encodeCursor('file', [0, 1, 'a']), 'file'), [0, 1, 'a']);
 });
+
+test('one position has one cursor: encodeCursor gives what encodeCursors gives for it (the page finds a linked line by its cursor)', () => {
+  const sorts: SortValues[] = [[1_700_000_000_000, 1, 2, 'é'], [1_700_000_000_001, 0, 5, 'a"b\\c']];
+  for (let i = 0; i < 12; i++) sorts.push([1_700_000_000_000 + i, i, i * 17, `lid${'x'.repeat(i)}`]);
+  const page = encodeCursors('time', sorts);
+  sorts.forEach((s, i) => assert.equal(encodeCursor('time', s), page[i], `position ${JSON.stringify(s)}`));
+  const ascii = sorts.slice(2);
+  encodeCursors('time', ascii).forEach((c, i) => assert.equal(c, encodeCursor('time', ascii[i]!)));
+});
