@@ -79,13 +79,24 @@ export function statusCode(err: unknown): number | undefined {
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
 }
 
-/** p, or a rejection naming `what` after ms. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** p, or a rejection naming `what` after ms, or as soon as the signal aborts (the request itself is left to end). */
+export function within<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    if (signal) {
+      onAbort = () => reject(new Error(`${what}: stopped`));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
   });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  // A late rejection of p, once the race is over, is nobody's to handle.
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 const FAILURES_BEFORE_RELIST = 5;
@@ -101,7 +112,7 @@ export function runListWatch<T extends WatchedObject>(o: ListWatchOptions<T>): {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await within(o.list(ns, cont), o.listTimeoutMs, 'pod list');
+      const page = await within(o.list(ns, cont), o.listTimeoutMs, 'pod list', signal);
       for (const item of page.items) {
         const uid = item.metadata?.uid;
         if (uid) present.add(uid);
@@ -126,6 +137,7 @@ export function runListWatch<T extends WatchedObject>(o: ListWatchOptions<T>): {
         if (settled) return;
         settled = true;
         clearTimeout(idle);
+        clearTimeout(unanswered);
         signal.removeEventListener('abort', onStop);
         ctl?.abort();
         resolve(end);
@@ -133,6 +145,8 @@ export function runListWatch<T extends WatchedObject>(o: ListWatchOptions<T>): {
       // A connection that died without a FIN sends nothing, not even bookmarks: give up on it.
       const idleEnd = () => finish({ kind: 'failed', err: new Error(`watch idle for ${idleMs} ms`), rv: lastRv });
       let idle = setTimeout(idleEnd, idleMs);
+      // A watch request the server never answers (no response headers) would otherwise wait for the idle timer.
+      const unanswered = setTimeout(() => finish({ kind: 'failed', err: new Error(`watch: no answer within ${o.listTimeoutMs} ms`), rv: lastRv }), o.listTimeoutMs);
       const onStop = () => finish({ kind: 'closed', events, rv: lastRv });
       signal.addEventListener('abort', onStop, { once: true });
       o.watch(
@@ -158,6 +172,7 @@ export function runListWatch<T extends WatchedObject>(o: ListWatchOptions<T>): {
         },
       )
         .then((c) => {
+          clearTimeout(unanswered);
           ctl = c;
           if (settled) c.abort();
         })

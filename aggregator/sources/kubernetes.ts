@@ -267,6 +267,9 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   const retryMs = l.retryMs ?? 2000;
   // Renewals that failed for this long mean another replica may take over: stop watching first.
   const renewDeadlineMs = (duration * 1000 * 2) / 3;
+  // One Lease request may take no longer than that: a request left hanging by an API server outage would
+  // otherwise hold the next renewal back long after the server answers again.
+  const callMs = Math.max(5000, renewDeadlineMs);
   const now = o.now ?? Date.now;
   const stopping = new AbortController();
   let watcher: PodWatcher | undefined;
@@ -299,12 +302,12 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   async function tryHold(): Promise<boolean> {
     let lease: V1Lease | undefined;
     try {
-      lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), LIST_TIMEOUT_MS, 'lease');
+      lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), callMs, 'lease', stopping.signal);
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
     if (!lease) {
-      await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), LIST_TIMEOUT_MS, 'lease');
+      await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), callMs, 'lease', stopping.signal);
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
@@ -315,7 +318,7 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
     if (observed?.key !== key) observed = { key, at: now() };
     const expired = observed.at + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
     if (holder !== l.identity && holder !== '' && !expired) return false;
-    await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), LIST_TIMEOUT_MS, 'lease');
+    await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), callMs, 'lease', stopping.signal);
     return true;
   }
 
