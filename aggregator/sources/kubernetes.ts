@@ -278,6 +278,8 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
   const memory = o.memory ?? newWatchMemory(o.maxTracked);
   // Another holder's Lease as this replica last saw it change, on this replica's clock.
   let observed: { key: string; at: number } | undefined;
+  // This replica's last Lease read failed: it could not see the holder renew meanwhile.
+  let blind = false;
   let onListed: () => void = () => undefined;
   const listed = new Promise<void>((r) => (onListed = r));
 
@@ -304,8 +306,13 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
     try {
       lease = await within(api.readNamespacedLease({ name: l.name, namespace: l.namespace }), callMs, 'lease', stopping.signal);
     } catch (err) {
-      if (statusCode(err) !== 404) throw err;
+      if (statusCode(err) !== 404) {
+        blind = true;
+        throw err;
+      }
     }
+    const sawAgain = blind;
+    blind = false;
     if (!lease) {
       await within(api.createNamespacedLease({ namespace: l.namespace, body: spec(undefined, true) }), callMs, 'lease', stopping.signal);
       return true;
@@ -315,7 +322,12 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
     // API server outage every Lease looks expired by its renewTime, and the holder, which renews as soon as
     // the server answers, keeps it, and with it the memory its relist needs (found on the real cluster, K7).
     const key = `${holder}|${lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0}`;
-    if (observed?.key !== key) observed = { key, at: now() };
+    // Time counts only while this replica can see the Lease: one that was cut off (an API server outage, or
+    // the kubernetes Service not routed yet after it) starts counting again, so the holder, which renews as soon
+    // as it reaches the server, keeps the Lease and the memory of the pods it watched. A follower that took it
+    // at once would relist without knowing the pods deleted while nobody watched, and miss their ends (found
+    // on the real cluster: K7 failed in CI when the follower's retry came first).
+    if (observed?.key !== key || sawAgain) observed = { key, at: now() };
     const expired = observed.at + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
     if (holder !== l.identity && holder !== '' && !expired) return false;
     await within(api.replaceNamespacedLease({ name: l.name, namespace: l.namespace, body: spec(lease, holder !== l.identity) }), callMs, 'lease', stopping.signal);
