@@ -1,12 +1,23 @@
 #!/usr/bin/env node
-// sparklogs-collector. Holds V8's young generation small (young-gen.ts) before
-// the rest is loaded: a graph of ES modules is read and compiled in full
-// before any of it runs, which alone grew the young generation to 8 MiB.
+// sparklogs-collector. First relaunches itself with its runtime settings
+// (runtime.ts: one place for the image, the pod templates and the benchmarks),
+// then holds V8's young generation small (young-gen.ts) before the rest is
+// loaded: a graph of ES modules is read and compiled in full before any of it
+// runs, which alone grew the young generation to 8 MiB. Both are loaded before
+// anything else, and runtime.ts imports nothing.
 //
 // Two modes: `sidecar` (the default, one per pod: start.ts) and `node` (one
 // per node reading the kubelet's pod log files: node/start.ts), chosen by
 // --mode or SPARKLOGS_MODE / SPARKLOGS_COLLECTOR_MODE.
-import './young-gen.js';
+import { relaunch } from './runtime.js';
+
+try {
+  relaunch();
+} catch (err) {
+  process.stderr.write(`sparklogs-collector: ${(err as Error).message}\n`);
+  process.exit(2);
+}
+await import('./young-gen.js');
 
 const argv = process.argv;
 let mode = process.env.SPARKLOGS_MODE || process.env.SPARKLOGS_COLLECTOR_MODE || undefined;
