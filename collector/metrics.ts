@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { memoryUsage } from 'node:process';
 
 // Prometheus text on an optional port: what was read, sent, acknowledged and
@@ -7,6 +8,14 @@ import { memoryUsage } from 'node:process';
 // (which the aggregator and query API use): a handful of counters do not
 // need it, and loading it cost the sidecar about 2 MiB of RSS, with an event
 // loop histogram and a GC observer running between scrapes.
+//
+// node:http is loaded with require, not import: an ES import of a built-in
+// reads every export to build the module namespace, and node:http's exports
+// include getters (WebSocket, MessageEvent, CloseEvent) that load node's
+// bundled undici, 800 KiB of JavaScript compiled and run for nothing: about
+// 6 MiB of heap and 7 MiB of the node binary's pages (BENCHMARKS.md, collector
+// RSS). require returns the module object and leaves its getters alone.
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export type DropReason = 'line_truncated' | 'nul_bytes' | 'file_gone_at_start';
 
