@@ -33,4 +33,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # 65532: no account in this image, matches the pod templates' runAsUser.
 USER 65532:65532
+# main.js execs node once more (same pid) with the collector's runtime settings
+# (glibc malloc arenas): collector/runtime.ts, the one place they are set for
+# the image, the pod templates and the benchmarks. SPARKLOGS_COLLECTOR_RELAUNCH=0
+# turns that off; GLIBC_TUNABLES and node flags given here still apply and win.
 ENTRYPOINT ["/usr/local/bin/node", "/app/dist/collector/main.js"]
