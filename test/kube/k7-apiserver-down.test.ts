@@ -43,7 +43,7 @@ const kube = (args: string[]) => exec('bash', [join(REPO, 'deploy/local/kube'), 
 
 interface Planned { id: string; name: string; lines: number; code: number; when: 'before' | 'during' | 'after'; steps: string[] }
 
-test('K7: kube-apiserver down for a minute while pods end: the watcher recovers, every pod end is recorded and every line served exactly once', { timeout: 9 * 60_000 }, async (t) => {
+test('K7: kube-apiserver down for a minute while pods end: the watcher recovers, every pod end is recorded and every line served exactly once', { timeout: 12 * 60_000 }, async (t) => {
   // Whatever happens, the node has its API server again for the tests after this one.
   t.after(() => kube(['start-component', 'kube-apiserver']).catch(() => undefined));
   const suffix = uniqueSuffix();
