@@ -109,6 +109,10 @@ export async function freshness(ctx: Ctx): Promise<void> {
   const writeTimes: number[] = [];
   const stages = { acked: [] as number[], consumed: [] as number[], stored: [] as number[] };
   const counted = { acked: 0, consumed: 0, stored: 0 };
+  // When each counter last moved, and the longest stills between moves while lines were waiting:
+  // a cycle stalled (a slow bulk, a late fetch) shows as a gap here.
+  const lastMove = { acked: 0, consumed: 0, stored: 0 };
+  const gaps = { acked: [] as { ms: number; atS: number; lines: number }[], consumed: [] as { ms: number; atS: number; lines: number }[], stored: [] as { ms: number; atS: number; lines: number }[] };
   const extra = new AbortController();
   let scraping = true;
   const seen: number[] = [];
@@ -183,7 +187,12 @@ export async function freshness(ctx: Ctx): Promise<void> {
         const [acked, consumed, stored] = await Promise.all([col.acked(), metric(aggMetrics, 'sparklogs_aggregator_lines_consumed_total'), aggIndexed()]);
         const at = performance.now();
         for (const [k, v] of [['acked', acked], ['consumed', consumed], ['stored', stored]] as const) {
+          const before = counted[k];
           for (; v !== undefined && counted[k] < Math.min(v, writeTimes.length); counted[k]++) stages[k].push(at - writeTimes[counted[k]]!);
+          if (counted[k] > before) {
+            if (lastMove[k]) gaps[k].push({ ms: at - lastMove[k], atS: (at - startedAt) / 1000, lines: counted[k] - before });
+            lastMove[k] = at;
+          }
         }
         await new Promise((r) => setTimeout(r, STAGE_POLL_MS));
       }
@@ -259,6 +268,13 @@ export async function freshness(ctx: Ctx): Promise<void> {
     ctx.out(`bench:     acknowledged by Kafka (collector)  ${pct(stages.acked)} (${stages.acked.length} lines)\n`);
     ctx.out(`bench:     fetched from Kafka (aggregator)     ${pct(stages.consumed)} (${stages.consumed.length} lines)\n`);
     ctx.out(`bench:     stored by a bulk (aggregator)       ${pct(stages.stored)} (${stages.stored.length} lines)\n`);
+    for (const k of ['consumed', 'stored'] as const) {
+      const top = [...gaps[k]].sort((a, b) => b.ms - a.ms).slice(0, 5);
+      ctx.out(`bench:     longest stills of the ${k} counter (then +lines, s into the run): ${top.map((g) => `${(g.ms / 1000).toFixed(2)} s (+${g.lines}, ${g.atS.toFixed(1)} s)`).join(', ')}\n`);
+    }
+    const hist = await fetch(aggMetrics, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => '');
+    const buckets = [...hist.matchAll(/^sparklogs_aggregator_bulk_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((x) => `<=${x[1]}: ${x[2]}`);
+    if (buckets.length) ctx.out(`bench:   aggregator bulk seconds, cumulative: ${buckets.join(', ')}\n`);
     const missing = writtenAt.size - seen.length;
     ctx.out(`bench:   at the end: collector acknowledged ${await col.acked()}, aggregator indexed ${await aggIndexed()}; slowest line: ${(slowest.ms / 1000).toFixed(2)} s, written ${slowest.writtenS.toFixed(1)} s after the start\n`);
     ctx.out(`bench:   ${writtenAt.size} lines written, ${seen.length} returned by the query API, ${missing} not within 15 s of the end\n`);
@@ -268,6 +284,16 @@ export async function freshness(ctx: Ctx): Promise<void> {
     const cliMissing = cliWant - cliLat.length;
     ctx.out(`bench:     searchable (logs endpoint)          ${pct(seen)} (${seen.length} lines)\n`);
     ctx.out(`bench:     printed by sparklogs logs -f         ${pct([...cliSeen.values()])} (${cliSeen.size} lines written after its stream was up)\n`);
+    if (cliSeen.size) {
+      // By when the line was written (10 s windows from the stream's start): is the tail the start-up's backlog or spread over the run?
+      const win = new Map<number, number[]>();
+      for (const [off, ms] of cliSeen) {
+        const w = Math.floor((writtenAt.get(off)! - cliFrom) / 10_000);
+        (win.get(w) ?? win.set(w, []).get(w)!).push(ms);
+      }
+      const rows = [...win.entries()].sort((a, b) => a[0] - b[0]).map(([w, xs]) => `${w * 10}-${w * 10 + 10} s: ${pct(xs)}, max ${(Math.max(...xs) / 1000).toFixed(2)} s`);
+      ctx.out(`bench:     printed by logs -f, by when written (p50 / p95 / p99): ${rows.join('; ')}\n`);
+    }
     ctx.out(`bench:   sparklogs logs -f: ${cli ? `${cliWant} lines written after its stream was up, ${cliLat.length} printed${cliErr ? `; stderr: ${cliErr.slice(-300)}` : ''}` : `not run (${existsSync(CLI) ? 'no line reached the API' : `${CLI} is not built`})`}\n`);
     if (cliLat.length) {
       ctx.shared.set('freshness.p99Seconds', quantile(cliLat, 0.99) / 1000);
