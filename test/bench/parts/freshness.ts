@@ -268,6 +268,9 @@ export async function freshness(ctx: Ctx): Promise<void> {
     ctx.out(`bench:     acknowledged by Kafka (collector)  ${pct(stages.acked)} (${stages.acked.length} lines)\n`);
     ctx.out(`bench:     fetched from Kafka (aggregator)     ${pct(stages.consumed)} (${stages.consumed.length} lines)\n`);
     ctx.out(`bench:     stored by a bulk (aggregator)       ${pct(stages.stored)} (${stages.stored.length} lines)\n`);
+    // Each stage's own share, line by line (the n-th line's later stage minus its earlier one): percentiles of the totals do not add up.
+    const share = (a: number[], b: number[]) => b.slice(0, Math.min(a.length, b.length)).map((x, i) => x - a[i]!);
+    ctx.out(`bench:     own share per line: Kafka to fetched ${pct(share(stages.acked, stages.consumed))}; fetched to stored ${pct(share(stages.consumed, stages.stored))}\n`);
     for (const k of ['consumed', 'stored'] as const) {
       const top = [...gaps[k]].sort((a, b) => b.ms - a.ms).slice(0, 5);
       ctx.out(`bench:     longest stills of the ${k} counter (then +lines, s into the run): ${top.map((g) => `${(g.ms / 1000).toFixed(2)} s (+${g.lines}, ${g.atS.toFixed(1)} s)`).join(', ')}\n`);
