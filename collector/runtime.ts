@@ -59,5 +59,10 @@ export function relaunch(): void {
   // process.execve: Node 23.11 and newer (the project pins 26); an older node runs without the settings.
   const execve = (process as unknown as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve;
   if (typeof execve !== 'function') return;
-  execve.call(process, process.execPath, plan.argv, plan.env);
+  try {
+    execve.call(process, process.execPath, plan.argv, plan.env);
+  } catch (err) {
+    // A refused exec (a seccomp profile, a noexec mount) leaves this process as it was: it runs without the settings.
+    process.stderr.write(`sparklogs-collector: running without the runtime settings (relaunch refused: ${(err as Error).message}); SPARKLOGS_COLLECTOR_RELAUNCH=0 skips the attempt\n`);
+  }
 }
