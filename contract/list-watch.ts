@@ -91,8 +91,6 @@ export function within<T>(p: Promise<T>, ms: number, what: string, signal?: Abor
       else signal.addEventListener('abort', onAbort, { once: true });
     }
   });
-  // A late rejection of p, once the race is over, is nobody's to handle.
-  p.catch(() => undefined);
   return Promise.race([p, late]).finally(() => {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);

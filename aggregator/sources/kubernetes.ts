@@ -318,15 +318,13 @@ export function startLeasedPodWatcher(o: PodWatcherOptions, l: LeaseOptions): Po
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
-    // Expired only once this replica has seen it unchanged for its duration (client-go's rule): after an
-    // API server outage every Lease looks expired by its renewTime, and the holder, which renews as soon as
-    // the server answers, keeps it, and with it the memory its relist needs (found on the real cluster, K7).
+    // Expired only once this replica has seen it unchanged for its duration (client-go's rule), counting only
+    // while it could see it: after an outage (or while the kubernetes Service is not routed yet) every Lease looks
+    // expired by its renewTime, and a replica that was cut off starts counting again. So the holder, which renews
+    // as soon as it reaches the server, keeps the Lease and the memory of the pods it watched; a follower that
+    // took it at once would relist without knowing the pods deleted while nobody watched, and miss their ends
+    // (found on the real cluster: K7 failed in CI when the follower's retry came first).
     const key = `${holder}|${lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0}`;
-    // Time counts only while this replica can see the Lease: one that was cut off (an API server outage, or
-    // the kubernetes Service not routed yet after it) starts counting again, so the holder, which renews as soon
-    // as it reaches the server, keeps the Lease and the memory of the pods it watched. A follower that took it
-    // at once would relist without knowing the pods deleted while nobody watched, and miss their ends (found
-    // on the real cluster: K7 failed in CI when the follower's retry came first).
     if (observed?.key !== key || sawAgain) observed = { key, at: now() };
     const expired = observed.at + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now();
     if (holder !== l.identity && holder !== '' && !expired) return false;
