@@ -46,16 +46,23 @@ test('rounds within one second add up; a long sleep counts as slow', () => {
 const DIST = new URL('../../dist', import.meta.url).pathname;
 // Plain node running the built module (as the binary does), not tsx: the
 // TypeScript loader alone would grow the young generation before the hold.
+// A single reading of new_space jumps for a moment and falls back at the
+// next scavenge (held: up to 9.75 MiB in 20 runs on a loaded machine, where
+// the median stays 2 MiB; a CI run's one final reading saw 7.5 MiB). So the
+// test reads the size after every round and compares the median of the
+// second half.
 const ALLOCATE = (holdImport: boolean) => `
   ${holdImport ? `await import(${JSON.stringify(pathToFileURL(`${DIST}/collector/young-gen.js`).href)});` : ''}
   const { getHeapSpaceStatistics } = await import('node:v8');
   let keep = [];
+  const sizes = [];
   for (let i = 0; i < 100; i++) {
     for (let j = 0; j < 20000; j++) keep.push({ j, s: 'x' + j });
     if (keep.length > 200000) keep = keep.slice(100000);
+    sizes.push(getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size);
   }
-  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
-  process.stdout.write(String(s.space_size));
+  const late = sizes.slice(50).sort((a, b) => a - b);
+  process.stdout.write(String(late[Math.floor(late.length / 2)]));
 `;
 
 test('held, the young generation stays at its initial size however much survives', () => {
@@ -66,8 +73,8 @@ test('held, the young generation stays at its initial size however much survives
   };
   const held = run(true);
   const free = run(false);
-  // Held: 2 MiB here, at times 1-3 MiB on a loaded machine (a CI run saw 3 MiB); free: 64 MiB. The bound
-  // leaves room for that jitter and still tells a held young generation from a growing one.
-  assert.ok(held <= 4 * 2 ** 20, `held: ${held} bytes`);
-  assert.ok(free >= 16 * 2 ** 20, `without the hold V8 grows it (${free} bytes): the comparison means something`);
+  // Median held: 2 MiB in every run measured, loaded or not; free: 45-64 MiB. The bounds leave
+  // room and still tell a held young generation from a growing one.
+  assert.ok(held <= 4 * 2 ** 20, `held: median ${held} bytes`);
+  assert.ok(free >= 16 * 2 ** 20, `without the hold V8 grows it (median ${free} bytes): the comparison means something`);
 });
