@@ -1,7 +1,8 @@
 // The long-running consumer: templates and topics first (retried until the
-// stores answer), then the pod watcher (watchPods), the consumer group, the
-// metrics server and the SIGTERM path (finish the batch in flight, commit,
-// stop the watcher, disconnect, exit within the deadline).
+// stores answer), then the day's line indices ahead of time, the pod watcher
+// (watchPods), the consumer group, the metrics server and the SIGTERM path
+// (finish the batch in flight, commit, stop the watcher, disconnect, exit
+// within the deadline).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -11,6 +12,7 @@ import { backoffMs, sleep, type RetryPolicy } from '../../contract/retry.js';
 import type { Config } from '../config.js';
 import { AggregatorError } from '../errors.js';
 import { createMetrics, startMetricsServer } from '../metrics.js';
+import { indexAhead } from '../index-ahead.js';
 import { createPipeline } from '../pipeline.js';
 import type { EsSink } from '../sinks/elasticsearch.js';
 import type { KafkaSource } from '../sources/kafka.js';
@@ -34,6 +36,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
   let started = false;
   let stopping = false;
   let pods: PodWatcher | undefined;
+  const ahead = indexAhead({ sink, names, log });
   const server = await startMetricsServer(metrics, c.metricsHost, c.metricsPort, () => started && !stopping);
   const addr = server.address();
   log.info({ port: typeof addr === 'object' && addr ? addr.port : c.metricsPort }, 'metricsListening');
@@ -48,6 +51,7 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
       process.exit(1);
     }, c.shutdownTimeoutMs);
     // The consumer's disconnect waits for the batch in flight, which commits when stored.
+    ahead.stop();
     await source.stop();
     await pods?.stop();
     await sink.close().catch(() => undefined);
@@ -72,6 +76,9 @@ export async function run({ config: c, names, source, sink, clock, log }: RunDep
     }
   }
   if (stopping) return;
+
+  // Today's and tomorrow's line index before their first lines (index-ahead.ts).
+  ahead.start();
 
   // Pod ends (exit code, OOMKilled, finish) as executor facts; the templates are installed by now.
   if (c.watchPods) {

@@ -43,6 +43,8 @@ export interface EsSink {
   bulk(items: BulkItem[], timeoutMs?: number): Promise<ItemOutcome[]>;
   /** Resolves true when the cluster answers and accepts writes. */
   writable(): Promise<boolean>;
+  /** Creates an index (its template applies) unless it exists; true when this call created it. */
+  createIndex(index: string): Promise<boolean>;
   lineIndices(): Promise<string[]>;
   deleteIndices(indices: string[]): Promise<void>;
   close(): Promise<void>;
@@ -115,6 +117,17 @@ export function createEsSink(o: EsSinkOptions): EsSink {
         return ro !== 'true' && ro !== true;
       } catch {
         return false;
+      }
+    },
+
+    async createIndex(index) {
+      try {
+        await client.indices.create({ index }, t);
+        return true;
+      } catch (err) {
+        if (err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception') return false;
+        if (err instanceof errors.ResponseError && err.statusCode && err.statusCode < 500 && err.statusCode !== 429) throw err;
+        throw unavailable(`creating index ${index} failed`, err);
       }
     },
 

@@ -24,6 +24,10 @@ export function createNullSink(): EsSink {
       return true;
     },
 
+    async createIndex() {
+      return false;
+    },
+
     async lineIndices() {
       throw new AggregatorError('SINK_NULL', 'the null sink stores nothing, so it has no line indices (retention needs sink=elasticsearch)');
     },
