@@ -159,12 +159,13 @@ async function recordEnd(sink: EsSink, o: DemoOptions, pod: Pod, env: Pick<PodEn
   throw new Error(`pod ${pod.spec.name}: lifecycle document not stored (Elasticsearch unavailable)`);
 }
 
-/** How many lines the query API serves for the app (sum over its executors). */
-async function servedCount(apiUrl: string, appId: string): Promise<number> {
+/** How many lines the query API serves for the app (sum over its executors), and how many of its executors have their end recorded. */
+async function servedState(apiUrl: string, appId: string): Promise<{ lines: number; ended: number }> {
   const r = await fetch(`${apiUrl}/api/v1/apps/${appId}`);
-  if (!r.ok) return 0;
-  const body = (await r.json()) as { executors?: { lines?: number }[] };
-  return (body.executors ?? []).reduce((s, e) => s + (e.lines ?? 0), 0);
+  if (!r.ok) return { lines: 0, ended: 0 };
+  const body = (await r.json()) as { executors?: { lines?: number; lifecycle?: unknown }[] };
+  const executors = body.executors ?? [];
+  return { lines: executors.reduce((s, e) => s + (e.lines ?? 0), 0), ended: executors.filter((e) => e.lifecycle).length };
 }
 
 export async function runApp(o: DemoOptions, services: Services): Promise<AppResult> {
@@ -207,16 +208,22 @@ export async function runApp(o: DemoOptions, services: Services): Promise<AppRes
   const STALL_MS = 180_000;
   let lastServed = -1;
   let movedAt = Date.now();
+  // The pods' ends count too: stored, they are searchable only after the next refresh of the
+  // executors' index, which a busy store delays (a CI run read the app a moment before the driver's end).
+  let lastEnded = -1;
   for (;;) {
     const written = [...readTruth(truthDir, ids).values()].reduce((s, l) => s + l.length, 0);
-    const served = await servedCount(services.apiUrl, plan.appId).catch(() => 0);
+    const { lines: served, ended } = await servedState(services.apiUrl, plan.appId).catch(() => ({ lines: 0, ended: 0 }));
     o.onProgress?.({ kind: 'lines', written, served });
-    if (podsDone && served >= written) break;
-    if (served !== lastServed || !podsDone) {
+    if (podsDone && served >= written && ended >= ids.length) break;
+    if (served !== lastServed || ended !== lastEnded || !podsDone) {
       lastServed = served;
+      lastEnded = ended;
       movedAt = Date.now();
     }
-    if (Date.now() - movedAt > STALL_MS) throw new Error(`only ${served} of ${written} lines served, and none more in the ${STALL_MS / 1000} s since the last pod was deleted`);
+    if (Date.now() - movedAt > STALL_MS) {
+      throw new Error(`${served} of ${written} lines served and ${ended} of ${ids.length} pod ends, and nothing more in the ${STALL_MS / 1000} s since the last pod was deleted`);
+    }
     await Promise.race([new Promise((r) => setTimeout(r, podsDone ? 500 : 1000)), podsDone ? undefined : all]);
   }
   await all;
