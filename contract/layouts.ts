@@ -23,12 +23,44 @@ const FLUME_START = new RegExp(`^\\[?${FLUME_DATE}`);
 export const JSON_OBJECT = /^\{"/;
 /** Java stack trace continuations: `\tat …`, `Caused by:`, `Suppressed:`, `... 12 more`. */
 export const JAVA_CONTINUATION = /^(?:\s+at |\s*Caused by:|\s*Suppressed:|\s*\.\.\. \d+ (?:more|common frames omitted))/;
+/** A qualified Java class name, `t3.Job$Failure` (no nested quantifiers: a dot ends each part). */
+const JAVA_CLASS = String.raw`(?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}`;
 /**
  * The line that names a Java exception under its log line (`java.io.IOException: gone`): continues an event too.
  * The class's simple name ends in Exception, Error or Throwable, or is one of them (Hadoop's LocalJobRunner wraps a
- * task's failure in a plain `java.lang.Exception: …`).
+ * task's failure in a plain `java.lang.Exception: …`). The generic profile reads a line alone, so only a name that
+ * gives itself away joins the line before; javaException, which sees the line under it, takes any name.
  */
-export const JAVA_EXCEPTION_LINE = /^(?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?<=Exception|Error|Throwable)(?::|$)/;
+export const JAVA_EXCEPTION_LINE = new RegExp(`^${JAVA_CLASS}(?<=Exception|Error|Throwable)(?::|$)`);
+/**
+ * A throwable's first line as Java prints it, `t3.T3InjectedFailure: injected` or the bare class, also after the
+ * JVM's `Exception in thread "main" ` or a `Caused by: ` (groups: that prefix, the class).
+ */
+const THROWABLE_LINE = new RegExp(`^(Exception in thread "[^"\\n]{0,256}" |[ \\t]*Caused by: )?(${JAVA_CLASS})(?::|\\s*$)`);
+const THROWABLE_NAME = /(?:Exception|Error|Throwable)$/;
+/**
+ * What Java prints under a throwable's first line and nothing else does: a frame (`\tat t3.Job.run(Job.java:12)`,
+ * unindented where a printer trimmed it), its cause or a suppressed one, `... 3 more`; sticky.
+ */
+const UNDER_THROWABLE = /[ \t]*(?:at [^\s(]{1,1024}\(|Caused by: |Suppressed: |\.\.\. \d{1,9} (?:more|common frames omitted))/y;
+
+/**
+ * The class of the exception a Java trace begins with (`text`: the trace, its first line the exception's), or
+ * undefined when the first line names none. A name ending in Exception, Error or Throwable, one after the JVM's
+ * `Exception in thread "…"` or a `Caused by:`, is one whatever follows; any other (an app's `t3.T3InjectedFailure`,
+ * as a Spark 3.5 executor prints it under its ERROR line) only with a frame or cause right under it, so a line of
+ * text that merely holds a colon (`spark.executor.memory: 4g`) names nothing.
+ */
+export function javaException(text: string): string | undefined {
+  const nl = text.indexOf('\n');
+  const m = THROWABLE_LINE.exec(nl < 0 ? text : text.slice(0, nl));
+  if (!m) return undefined;
+  const cls = m[2]!;
+  if (m[1] !== undefined || THROWABLE_NAME.test(cls)) return cls;
+  if (nl < 0) return undefined;
+  UNDER_THROWABLE.lastIndex = nl + 1;
+  return UNDER_THROWABLE.test(text) ? cls : undefined;
+}
 
 /** logback's default and log4j's ABSOLUTE date: a time of day only, `12:00:00.123 [main] INFO …`. */
 const TIME_OF_DAY = String.raw`(\d{2}):(\d{2}):(\d{2})[.,](\d{3})`;

@@ -9,7 +9,7 @@
 import type { Level } from '../../contract/documents.js';
 import {
   FLUME_HEADER, GC_LEGACY, ISO_BRACKETED, GC_LEGACY_DATED, GC_UNIFIED_HEADER, ISO_HEADER, ISO_REST, PY_ASCTIME_REST, PY_DEFAULT, PY_TRACEBACK,
-  SPARK_HEADER, SPARK_START, TIME_HEADER, UNCAUGHT, VM_WARNING,
+  SPARK_HEADER, SPARK_START, TIME_HEADER, UNCAUGHT, VM_WARNING, javaException,
 } from '../../contract/layouts.js';
 import type { CompiledLayout } from '../../contract/pattern-layout.js';
 import { normalizeLevel } from './levels.js';
@@ -33,9 +33,6 @@ const ISO = ISO_HEADER;
 const REST = ISO_REST;
 const FLUME = FLUME_HEADER;
 const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
-// The exception line log4j prints under the message: `java.lang.IllegalStateException: boom`, also a plain `java.lang.Exception: …`.
-const EXCEPTION = /^(?:Exception in thread "[^"\n]{0,256}" )?((?:[A-Za-z_$][\w$]{0,128}\.){1,32}[A-Za-z_$][\w$]{0,128}(?<=Exception|Error|Throwable))(?::|\s*$)/;
-
 // A Python exception line: `ValueError: bad`, `py4j.protocol.Py4JJavaError: An error…`, `KeyboardInterrupt`.
 const PY_EXCEPTION = /^([A-Za-z_][\w]{0,128}(?:\.[A-Za-z_][\w]{0,128}){0,32})(?::|$)/;
 // Where a layout is unknown but the line begins with a date: a level word among the header's first characters.
@@ -65,9 +62,7 @@ function withRest(head: string, rest: string | undefined): string {
 
 function exceptionOf(rest: string | undefined): string | undefined {
   if (rest === undefined) return undefined;
-  if (rest.startsWith(PY_TRACEBACK)) return pythonException(rest);
-  const nl = rest.indexOf('\n');
-  return EXCEPTION.exec(nl < 0 ? rest : rest.slice(0, nl))?.[1];
+  return rest.startsWith(PY_TRACEBACK) ? pythonException(rest) : javaException(rest);
 }
 
 /**
@@ -346,7 +341,7 @@ export function parseEvent(text: string, clock: ZonedClock, o: ParseOptions = NO
     }
   }
   // Raw stderr such as `Exception in thread "main" java.lang.OutOfMemoryError: …` still names its exception.
-  const ex = EXCEPTION.exec(first)?.[1];
+  const ex = javaException(text);
   if (ex && UNCAUGHT.test(first)) return { level: 'ERROR', message: text, exception: ex };
   return ex ? { message: text, exception: ex } : { message: text };
 }

@@ -36,6 +36,42 @@ test('Spark: a multi-line event keeps its stack trace in the message and names t
   assert.equal(e.message, text.slice(text.indexOf('Exception in task')));
 });
 
+test('a Java exception is named whatever its class is called when a frame is right under it, or a cause line names it', () => {
+  // Spark 3.5's plain log4j output of an executor: a task's own exception class, no Exception/Error/Throwable in its name.
+  const executor = [
+    '24/11/21 06:20:02 ERROR Executor: Exception in task 3.0 in stage 0.0 (TID 3)',
+    't3.T3InjectedFailure: injected failure in task 3',
+    '\tat t3.Job.run(Job.java:12)',
+    '\tat org.apache.spark.rdd.RDD.$anonfun$foreach$2(RDD.scala:1049)',
+  ].join('\n');
+  assert.equal(parseEvent(executor, utc).exception, 't3.T3InjectedFailure');
+  // The bare name (no message), frames indented with blanks or not at all, a Scala object's `$`.
+  assert.equal(parseEvent('24/11/21 06:20:02 ERROR Executor: failed\nt3.T3InjectedFailure\n    at t3.Job.run(Job.java:12)', utc).exception, 't3.T3InjectedFailure');
+  assert.equal(parseEvent('24/11/21 06:20:02 ERROR Executor: failed\nt3.Job$Failure: x\nat t3.Job$.run(Job.scala:12)', utc).exception, 't3.Job$Failure');
+  // Under the wrapper's line a cause names the task's class: the event is named for the wrapper, the outermost.
+  const wrapped = [
+    '24/11/21 06:20:05 ERROR Executor: Exception in task 3.1 in stage 0.0 (TID 4)',
+    't3.T3TaskAborted: task 3 aborted',
+    '\tat t3.Job.run(Job.java:14)',
+    'Caused by: t3.T3InjectedFailure: injected failure in task 3',
+    '\tat t3.Job.run(Job.java:12)',
+    '\t... 1 more',
+  ].join('\n');
+  assert.equal(parseEvent(wrapped, utc).exception, 't3.T3TaskAborted');
+  // An event that begins at a cause (a trace cut at maxEventLines goes on in an event of its own): the cause names it.
+  assert.equal(parseEvent('Caused by: t3.T3InjectedFailure: injected failure in task 3\n\tat t3.Job.run(Job.java:12)', utc).exception, 't3.T3InjectedFailure');
+  // A wrapper without frames of its own (Scala's NoStackTrace): its cause right under it shows what it is.
+  assert.equal(parseEvent('24/11/21 06:20:05 ERROR Executor: failed\nt3.T3TaskAborted: task 3\nCaused by: t3.T3InjectedFailure: injected\n\tat t3.Job.run(Job.java:12)', utc).exception, 't3.T3TaskAborted');
+  // Text that merely has a colon, with no frame under it, names nothing; nor does a frame-less line of such text.
+  for (const text of [
+    '24/11/21 06:20:02 INFO Executor: settings\nspark.executor.memory: 4g\nspark.executor.cores: 2',
+    '24/11/21 06:20:02 INFO Executor: settings\nspark.executor.memory: 4g',
+    '24/11/21 06:20:02 INFO Executor: settings\nspark.executor.memory: 4g\n  at least 2 cores',
+    'spark.executor.memory: 4g\n\tat nothing',
+    'org.example: no frame under it',
+  ]) assert.equal(parseEvent(text, utc).exception, undefined, text);
+});
+
 test('yyyy-MM-dd HH:mm:ss[,SSS] LEVEL Class:line - message, and bracketed thread names', () => {
   assert.deepEqual(parseEvent('2024-11-21 06:20:00,123 INFO org.apache.spark.deploy.SparkSubmit:61 - Starting driver', utc), {
     time: at('2024-11-21T06:20:00.123Z'), level: 'INFO', logger: 'org.apache.spark.deploy.SparkSubmit', message: 'Starting driver',

@@ -99,6 +99,38 @@ for (const [file, timed] of [['python.log', false], ['python-asctime.log', true]
 }
 
 
+test("Spark 3.5's plain executor log: a task's exception of the app's own class is one event with its trace, named", () => {
+  // Issue 29: the class is the app's (no Exception, Error or Throwable in its name); Spark 4's JSON names it from its field.
+  const failure = [
+    't3.T3InjectedFailure: injected failure in task 3',
+    '\tat t3.Job.run(Job.java:12)',
+    '\tat org.apache.spark.rdd.RDD.$anonfun$foreach$2(RDD.scala:1049)',
+    '\tat org.apache.spark.executor.Executor$TaskRunner.run(Executor.scala:620)',
+    '\tat java.base/java.lang.Thread.run(Thread.java:840)',
+  ];
+  check(pipeline([
+    '24/11/21 06:20:02 INFO Executor: Running task 3.0 in stage 0.0 (TID 3)',
+    '24/11/21 06:20:02 ERROR Executor: Exception in task 3.0 in stage 0.0 (TID 3)',
+    ...failure,
+    '24/11/21 06:20:03 INFO Executor: Running task 3.1 in stage 0.0 (TID 4)',
+    '24/11/21 06:20:03 ERROR Executor: Exception in task 3.1 in stage 0.0 (TID 4)',
+    'org.apache.spark.SparkException: task 3 gave up',
+    '\tat t3.Job.retry(Job.java:20)',
+    `Caused by: ${failure[0]}`,
+    ...failure.slice(1, 2),
+    '\t... 3 more',
+    '24/11/21 06:20:04 INFO Executor: Settings of task 3.2:',
+    'spark.task.maxFailures: 4',
+  ].join('\n'), NOW), [
+    ['Running task 3.0 in stage 0.0 (TID 3)', 1, 'INFO', 'Executor'],
+    ['Exception in task 3.0 in stage 0.0 (TID 3)', 6, 'ERROR', 'Executor', 't3.T3InjectedFailure'],
+    ['Running task 3.1 in stage 0.0 (TID 4)', 1, 'INFO', 'Executor'],
+    ['Exception in task 3.1 in stage 0.0 (TID 4)', 6, 'ERROR', 'Executor', 'org.apache.spark.SparkException'],
+    // A line with a colon but no frame under it is text, not an exception.
+    ['Settings of task 3.2:', 2, 'INFO', 'Executor'],
+  ]);
+});
+
 test('Flink, Hadoop/YARN and logback defaults: realistic samples', () => {
   check(pipeline([
     '2024-11-21 06:20:00,123 INFO  org.apache.flink.runtime.taskexecutor.TaskExecutor           [] - Receive slot request 4b1f for job 9a2c from resource manager.',
