@@ -5,9 +5,9 @@
 // spark-submit line carries all of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadYaml } from './manifests.js';
+import { DEPLOY, loadYaml, rel } from './manifests.js';
 import type { K8sObject } from './k8s-schema.js';
 import { applied, collectorReads, find, loadAs, mountOf, resolveEnv, serviceOf, servesPath, SERVICES, type Container, type PodSpec } from './pods.js';
 import { SPARK, jobsNamespace, properties, readmeSubmitLine, sparkDefaults } from './spark-conf.js';
@@ -91,6 +91,30 @@ test('the java options select the log4j2 file the pod templates mount from the C
     assert.equal(source, cm);
     assert.equal(source.data[basename(path)], readFileSync(log4j2File, 'utf8'));
   }
+});
+
+test("every JSON layout deploy/ ships keeps a string whole up to the collector's line limit (log4j's default cuts it at 16,384 characters)", () => {
+  // Issue 29: a 100 KB message of Spark 4's structured logging came out as 16,384 characters and "…", silently.
+  const limit = Math.max(...ROLES.map((role) => {
+    const { collector } = template(role);
+    return loadAs(SERVICES['sparklogs/collector']!, collector, resolveEnv(collector, ns, objects).env).maxLineBytes as number;
+  }));
+  const layouts: string[] = [];
+  const files = readdirSync(DEPLOY, { recursive: true, encoding: 'utf8' }).filter((f) => /(?:^|\/)log4j[^/]*\.(?:properties|xml)$/.test(f));
+  for (const file of files.map((f) => join(DEPLOY, f))) {
+    const found: [where: string, max: string | undefined][] = [];
+    if (file.endsWith('.xml')) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/<JsonTemplateLayout\b[^>]*>/gi)) found.push([m[0], /\bmaxStringLength="([^"]*)"/.exec(m[0])?.[1]]);
+    } else {
+      const p = properties(file);
+      for (const [k, v] of p) if (/^appender\.[^.]+\.layout\.type$/.test(k) && /^JsonTemplateLayout$/i.test(v)) found.push([k.slice(0, -'.type'.length), p.get(k.replace(/type$/, 'maxStringLength'))]);
+    }
+    for (const [where, max] of found) {
+      assert.ok(Number(max) >= limit, `${rel(file)}: ${where}: maxStringLength ${max ?? 'unset (16384)'} is below the collector's maxLineBytes ${limit}`);
+      layouts.push(`${rel(file)}: ${where}`);
+    }
+  }
+  assert.equal(layouts.filter((l) => l.startsWith('deploy/spark/log4j2-json.properties')).length, 2, layouts.join(', '));
 });
 
 test('the driver service account exists where Spark runs and may create executor pods', () => {
