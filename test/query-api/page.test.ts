@@ -1,8 +1,9 @@
 // The page at a glance, in Debian's chromium: the app page's executor timeline,
-// log-volume histogram (a dragged range narrows the lines below) and grouped
-// exceptions; the apps list with status, filters in the URL, sorting, paging;
-// the log viewer's time range, level and words filters, first error,
-// permalinks and context around a search hit; with API tokens on; by keyboard.
+// log-volume histogram (a dragged range narrows the lines below; counts up to
+// billions written out whole on its axis) and grouped exceptions; the apps
+// list with status, filters in the URL, sorting, paging; the log viewer's time
+// range, level and words filters, first error, permalinks and context around a
+// search hit; with API tokens on; by keyboard.
 // On the fixture's app and on a generated app of 200 executors. Screenshots of
 // each view go to test-artifacts/page/ (the path is printed).
 import { test, before, after } from 'node:test';
@@ -14,6 +15,8 @@ import { build } from '../../query-api/app.js';
 import { launchChromium, screenshotDir } from './chromium.js';
 import { fixture, testConfig, type Fixture } from './fixture.js';
 import { seedBigApp, type BigApp } from './big-app.js';
+import { batchesOf, source, sparkLine } from '../helpers/seed.js';
+import type { Batch } from '../../contract/index.js';
 
 const WAIT = { timeout: 120_000 };
 let f: Fixture;
@@ -140,6 +143,80 @@ test('app page of 200 executors: churn, OOMKilled and failed marked, histogram =
   assert.equal(await count(page, '#viewer .line'), big.perExecutor['2']);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+/** The histogram's count axis as drawn: each label, the count it stands for, and where its text starts (CSS px from the canvas's left edge). */
+async function countAxis(page: Page, selector = '#histogram') {
+  type Axis = { _values: string[]; _splits: number[]; _pos: number; gap: number; ticks: { size: number }; font: string[] };
+  type Canvas = { getContext(k: '2d'): { font: string; measureText(t: string): { width: number } } };
+  return page.locator(selector).evaluate((fig) => {
+    const g = globalThis as unknown as { uPlot: { pxRatio: number }; navigator: { language: string }; document: { createElement(t: 'canvas'): Canvas } };
+    const axis = (fig as unknown as { plot: { axes: Axis[] } }).plot.axes[1]!;
+    const ctx = g.document.createElement('canvas').getContext('2d');
+    ctx.font = axis.font[0]!;
+    const whole = new Intl.NumberFormat(g.navigator.language);
+    // A left axis right-aligns its labels at its position minus the tick and the gap.
+    return axis._values.map((label, i) => ({
+      label,
+      whole: whole.format(axis._splits[i]!),
+      count: axis._splits[i]!,
+      left: axis._pos - axis.ticks.size - axis.gap - ctx.measureText(label).width / g.uPlot.pxRatio,
+    }));
+  });
+}
+
+function assertWholeAndInside(labels: Awaited<ReturnType<typeof countAxis>>, peak: number) {
+  assert.ok(labels.length >= 2 && Math.max(...labels.map((l) => l.count)) >= peak / 2, `labels up to the peak ${peak}: ${JSON.stringify(labels)}`);
+  for (const l of labels) {
+    assert.equal(l.label, l.whole, 'the whole number');
+    assert.ok(l.left >= 0, `"${l.label}" starts ${l.left.toFixed(1)} px left of the canvas: cut`);
+  }
+}
+
+test('histogram count axis: a burst of 20,000 lines a second and counts up to billions are labelled whole, none cut at the left edge', async () => {
+  // Its own prefix: the apps list test counts the shared one's apps.
+  const burst = await fixture('page-axis', {}, {});
+  try {
+    // 1,000 lines, 20,000 in the next second, 1,000 in the one after: the issue's "20,000" drawn as "0,000".
+    const perSecond = [1_000, 20_000, 1_000];
+    const lines: Batch['lines'] = [];
+    let off = 0;
+    for (const [s, n] of perSecond.entries()) {
+      for (let i = 0; i < n; i++) {
+        const t = burst.t0 + s * 1000;
+        const m = sparkLine(t, i % 10 === 9 ? 'WARN' : 'INFO', 'Executor', `shuffle block ${off} fetched`);
+        lines.push({ off, t: t + 20, m });
+        off += Buffer.byteLength(m) + 1;
+      }
+    }
+    await burst.seeder.send(batchesOf(source(burst.appId, 'driver'), lines, 2000));
+    await burst.seeder.waitForLines(lines.length);
+    await burst.app.listen({ host: '127.0.0.1', port: 0 });
+    const { page, errors } = await open(`http://127.0.0.1:${(burst.app.server.address() as AddressInfo).port}/#/apps/${burst.appId}`);
+    await page.locator('#histogram canvas').first().waitFor(WAIT);
+    assert.equal(await attr(page, '#histogram', 'data-total'), lines.length);
+    await page.locator('#histogram').screenshot({ path: join(shots, 'histogram-burst.png') });
+    assertWholeAndInside(await countAxis(page), 20_000);
+
+    // Counts no test can store: the same chart module on made-up buckets, in the same page.
+    for (const peak of [450_000, 37_000_000, 2_600_000_000]) {
+      await page.evaluate(async (peak) => {
+        const g = globalThis as unknown as { document: { body: { append(n: unknown): void }; getElementById(id: string): { remove(): void; id: string } | null } };
+        const { histogramChart } = (await import('/static/charts.js' as string)) as { histogramChart(h: unknown, o: { width: number }): { id: string } };
+        g.document.getElementById('made-up')?.remove();
+        const t0 = Date.UTC(2025, 0, 1);
+        const buckets = [peak / 4, peak, peak / 2].map((n, i) => ({ t: t0 + i * 60_000, total: n, levels: { INFO: n } }));
+        const chart = histogramChart({ total: peak * 1.75, interval: 60_000, from: t0, to: t0 + 120_000, levels: ['INFO'], buckets }, { width: 800 });
+        chart.id = 'made-up';
+        g.document.body.append(chart);
+      }, peak);
+      assertWholeAndInside(await countAxis(page, '#made-up'), peak);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await burst.close();
+  }
 });
 
 test('apps list: status, filters in the URL, sorting, paging', async () => {

@@ -56,7 +56,7 @@ export function histogramChart(h, { width, height = 150, onSelect }) {
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: () => xRange } },
-      axes: [{ stroke: '#6a737d', grid: { show: false } }, { stroke: '#6a737d', size: 50, grid: { stroke: '#eaeef2' } }],
+      axes: [{ stroke: '#6a737d', grid: { show: false } }, { stroke: '#6a737d', size: countAxisWidth, grid: { stroke: '#eaeef2' } }],
       series: [{}, ...order.map((i) => ({ label: GROUPS[i].name, fill: GROUPS[i].color, stroke: GROUPS[i].color, width: 0, paths: bars, points: { show: false } }))],
       hooks: {
         setCursor: [
@@ -83,6 +83,21 @@ export function histogramChart(h, { width, height = 150, onSelect }) {
   root.append(readout);
   root.plot = plot;
   return root;
+}
+
+const measure = document.createElement('canvas').getContext('2d');
+
+/**
+ * Width of the count axis: its widest label, the tick and the gap. A fixed
+ * 50 px holds four digits: 40,000 was drawn as "0,000", cut at the canvas's
+ * edge. Never narrower than 50 px: the time axis centres its first label, the
+ * date under it too, on the plot's left edge.
+ */
+function countAxisWidth(u, values, axisIdx) {
+  const axis = u.axes[axisIdx];
+  measure.font = axis.font[0];
+  const widest = Math.max(0, ...(values ?? []).map((v) => measure.measureText(v).width / uPlot.pxRatio));
+  return Math.max(50, Math.ceil(widest + axis.ticks.size + axis.gap));
 }
 
 function fmtInterval(ms) {
