@@ -11,7 +11,7 @@ export const ConfigSchema = Type.Object({
   prefix: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,60}$', default: DEFAULT_PREFIX, description: 'Prefix of the topics and indices.' }),
   logLevel: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal'), Type.Literal('silent')], { default: 'info', description: 'Level of the service\'s own log.' }),
   groupId: Type.String({ minLength: 1, maxLength: 249, default: 'sparklogs-aggregator', description: 'Kafka consumer group.' }),
-  partitions: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'Partitions of the topics `setup` creates (scale limit of the group).' }),
+  partitions: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'Partitions of the topics `setup` (and `run`, before it consumes) creates, or raises a topic to while nothing was ever written to it (scale limit of the group).' }),
   topicRetentionHours: Type.Integer({ minimum: 1, maximum: 100_000, default: 168, description: 'Retention of the topics `setup` creates: how long Kafka keeps lines the aggregator has not stored yet (an Elasticsearch outage longer than this loses lines).' }),
   metricsPort: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of GET /metrics, /healthz, /readyz (0: any free port).' }),
   metricsHost: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the metrics server listens on.' }),

@@ -59,8 +59,22 @@ export interface DeadLetter {
   source: { topic: string; partition: number; offset: string };
 }
 
+/** A topic as ensureTopics found or made it. */
+export interface TopicState {
+  topic: string;
+  /** The partitions it has, whatever was asked. */
+  partitions: number;
+  /** Made by this call (not by an earlier run, nor by another process meanwhile). */
+  created: boolean;
+  /** A record was ever appended (a high watermark above 0): its keys are already bound to partitions. */
+  written: boolean;
+}
+
 export interface KafkaSource {
-  ensureTopics(partitions: number, retentionMs?: number): Promise<void>;
+  /** Creates the lines and dead-letter topics that are missing (existing ones are left as they are) and says what each has. */
+  ensureTopics(partitions: number, retentionMs?: number): Promise<TopicState[]>;
+  /** Raises a topic's partitions to `count`; returns how many it has then (more, when another process raised it further). */
+  addPartitions(topic: string, count: number): Promise<number>;
   /** `concurrency`: partitions handled at once (each handler call is one partition's batch). */
   run(handle: (batch: InBatch, ctl: BatchControl) => Promise<void>, concurrency?: number): Promise<void>;
   commit(topic: string, partition: number, nextOffset: string): Promise<void>;
@@ -123,18 +137,43 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
     async ensureTopics(partitions, retentionMs) {
       try {
         const a = await getAdmin();
+        const wanted = [o.topic, o.deadLetterTopic];
         const existing = new Set(await a.listTopics());
         const configEntries = retentionMs ? [{ name: 'retention.ms', value: String(retentionMs) }] : [];
-        const topics = [o.topic, o.deadLetterTopic]
+        const topics = wanted
           .filter((t) => !existing.has(t))
           .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1, configEntries }));
         // kafkajs waits 5 s for the new partitions' leaders by default; a broker under load
         // (or still electing after a restart) can take longer, and giving up then only means
         // the next attempt finds the topic half made. The wait is bounded by the session
         // timeout's scale instead: long enough for a busy broker, short enough to retry.
-        if (topics.length) await a.createTopics({ topics, waitForLeaders: true, timeout: Math.max(30_000, o.sessionTimeoutMs) });
+        // false: another process (the setup Job, an aggregator starting beside it) made them first.
+        const created = topics.length > 0 && (await a.createTopics({ topics, waitForLeaders: true, timeout: Math.max(30_000, o.sessionTimeoutMs) }));
+        const meta = await a.fetchTopicMetadata({ topics: wanted });
+        return await Promise.all(wanted.map(async (topic) => {
+          const count = meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+          const ends = await a.fetchTopicOffsets(topic);
+          return { topic, partitions: count, created: created && topics.some((t) => t.topic === topic), written: ends.some((p) => Number(p.high) > 0) };
+        }));
       } catch (err) {
         throw new KafkaSourceError('KAFKA_ADMIN_FAILED', `creating topics failed: ${(err as Error).message}`, true, { cause: err });
+      }
+    },
+
+    async addPartitions(topic, count) {
+      try {
+        const a = await getAdmin();
+        try {
+          await a.createPartitions({ topicPartitions: [{ topic, count }], timeout: Math.max(30_000, o.sessionTimeoutMs) });
+          return count;
+        } catch (err) {
+          // Another process raised it first: the broker refuses a count that is not above the current one.
+          if ((err as { type?: string }).type !== 'INVALID_PARTITIONS') throw err;
+        }
+        const meta = await a.fetchTopicMetadata({ topics: [topic] });
+        return meta.topics[0]?.partitions.length ?? 0;
+      } catch (err) {
+        throw new KafkaSourceError('KAFKA_ADMIN_FAILED', `adding partitions to ${topic} failed: ${(err as Error).message}`, true, { cause: err });
       }
     },
 
