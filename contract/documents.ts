@@ -25,6 +25,8 @@ export interface LineDoc {
   fileId: string;
   fileSeq: number;
   off: number;
+  /** The event's number in its file (record `n`): consecutive, so a gap shows an event not visible yet. */
+  n?: number;
   level?: string;
   logger?: string;
   thread?: string;
@@ -130,6 +132,7 @@ export function linesTemplate(n: Names, o: TemplateOptions = {}) {
           fileId: keyword,
           fileSeq: { type: 'integer' },
           off: { type: 'long' },
+          n: { type: 'long' },
           level: keyword,
           logger: keyword,
           thread: keyword,

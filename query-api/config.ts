@@ -21,6 +21,7 @@ export const ConfigSchema = Type.Object({
   followIdlePollMs: Type.Integer({ default: 1_000, minimum: 50, maximum: 60_000, description: 'How often a follow stream looks for new lines once none came for followActiveMs (never more often than followPollMs): bounds the searches of idle followers.' }),
   followActiveMs: Type.Integer({ default: 5_000, minimum: 0, maximum: 600_000, description: 'A follow stream polls every followPollMs for this long after its last new line, then every followIdlePollMs.' }),
   followHeartbeatMs: Type.Integer({ default: 15_000, minimum: 100, maximum: 300_000, description: 'Interval of SSE heartbeats (keeps proxies from closing an idle stream).' }),
+  followGapMs: Type.Integer({ default: 60_000, minimum: 100, maximum: 3_600_000, description: 'How long a follow stream waits for a line missing between two stored lines of a file (not searchable yet: a retried write, an index refreshing later) before it reports the missing lines in a warning and goes on without them.' }),
   followQuietMs: Type.Integer({ default: 30_000, minimum: 100, description: 'A follow stream ends after this long without a new line once every executor of the app has finished.' }),
   followIdleEndMs: Type.Integer({ default: 3_600_000, minimum: 100, description: 'A follow stream ends after this long without a new line even when no finish is known (pods gone without lifecycle facts).' }),
   maxStreams: Type.Integer({ default: 200, minimum: 1, maximum: 10_000, description: 'Concurrent follow streams and downloads.' }),

@@ -5,8 +5,10 @@ import { ApiError } from './errors.js';
 // way back in: a forged cursor must end as a 400 naming the parameter, never
 // as a malformed search_after that Elasticsearch answers with a 500.
 
-/** Follow position: per executor, the (fileSeq, off) of the last line delivered. */
-export type Positions = Record<string, [number, number]>;
+/** The (fileSeq, off) of the last line delivered, and its number in its file (record `n`) when it has one. */
+export type Position = [number, number] | [number, number, number];
+/** Follow position: per executor, the last line delivered. */
+export type Positions = Record<string, Position>;
 
 const MAX_CURSOR = 65_536;
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
@@ -113,10 +115,10 @@ export function decodePositions(param: string, raw: string, maxExecutors: number
   if (entries.length > maxExecutors) throw new ApiError('BAD_CURSOR', `${param}: more than ${maxExecutors} executors`, { param });
   const out: Positions = {};
   for (const [k, pos] of entries) {
-    if (!ID_PART.test(k) || !Array.isArray(pos) || pos.length !== 2 || !pos.every(isInt)) {
+    if (!ID_PART.test(k) || !Array.isArray(pos) || (pos.length !== 2 && pos.length !== 3) || !pos.every(isInt)) {
       throw new ApiError('BAD_CURSOR', `${param}: not a follow cursor returned by this API`, { param });
     }
-    out[k] = [pos[0] as number, pos[1] as number];
+    out[k] = pos.slice() as Position;
   }
   return out;
 }

@@ -68,9 +68,16 @@ export function createEsSink(o: EsSinkOptions): EsSink {
     requestTimeoutMs: o.requestTimeoutMs,
     async installTemplates() {
       try {
-        for (const t of [linesTemplate(n, o.template), summaryTemplate(n, o.template)]) {
+        const lines = linesTemplate(n, o.template);
+        for (const t of [lines, summaryTemplate(n, o.template)]) {
           await client.indices.putIndexTemplate({ name: t.name, index_patterns: t.index_patterns, priority: t.priority, template: t.template as never }, { requestTimeout: o.requestTimeoutMs });
         }
+        // Line indices made from an older template get the fields added since (their mappings are
+        // strict: a new field's documents would be refused). Adding a field to a mapping is allowed.
+        await client.indices.putMapping(
+          { index: n.linesIndexPattern, allow_no_indices: true, ignore_unavailable: true, properties: lines.template.mappings.properties as never },
+          { requestTimeout: o.requestTimeoutMs },
+        );
       } catch (err) {
         if (err instanceof errors.ResponseError && err.statusCode && err.statusCode < 500 && err.statusCode !== 429) throw err;
         throw unavailable('installing index templates failed', err);

@@ -71,6 +71,7 @@ export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: P
     if (p.thread) doc.thread = p.thread;
     if (p.exception) doc.exception = p.exception;
     if (p.mdc) doc.mdc = p.mdc;
+    if (ev.n !== undefined) doc.n = ev.n;
     if (ev.tr === 1) doc.truncated = true;
     if (clamped) doc.timeClamped = true;
     out.push({ index: dailyIndex(n, ts), id: lid, doc, event: ev });

@@ -22,6 +22,8 @@ export const FileEntrySchema = Type.Object({
   fpHash: Type.String(),
   /** Every event starting before this offset is acknowledged by Kafka. */
   off: Type.Integer({ minimum: 0 }),
+  /** The number (record `n`) of the event at `off`: how many events came before it. Absent in older checkpoints: 0. */
+  n: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const StateSchema = Type.Object({

@@ -85,7 +85,21 @@ export class BatchSender {
     return this.downSince !== undefined;
   }
 
-  /** Resolves when all messages are acknowledged; false if `abort` fired first. */
+  /**
+   * Resolves when all messages are acknowledged; false if `abort` fired first.
+   *
+   * Requests go out up to PARALLEL_REQUESTS at a time, but never two holding
+   * the same key: a request is sent only once every earlier request sharing a
+   * key with it is acknowledged. Two requests of one key in flight together
+   * can be appended in either order (a compression finished first, a retry
+   * after a timeout), and an executor's records out of file order let a reader
+   * of the store pass a line that becomes visible later (the live follow
+   * skipped a quarter of a burst). Kafka's idempotent producer would keep
+   * order with several in flight, but kafkajs numbers the records of
+   * concurrent sends of one partition alike, so it needs one in flight
+   * anyway, and it wants retries without end inside the client, where the
+   * collector's own retry (with its outage log and the spool deadline) lives.
+   */
   async send(messages: OutMessage[], abort: AbortSignal): Promise<boolean> {
     const groups: OutMessage[][] = [];
     let cur: OutMessage[] = [];
@@ -100,11 +114,30 @@ export class BatchSender {
       bytes += m.value.length;
     }
     if (cur.length) groups.push(cur);
+    // Per group, the earlier groups it must wait for: the last one before it of each of its keys.
+    const lastOfKey = new Map<string, number>();
+    const after = groups.map((g, i) => {
+      const deps = new Set<number>();
+      for (const m of g) {
+        const j = lastOfKey.get(m.key);
+        if (j !== undefined && j !== i) deps.add(j);
+        lastOfKey.set(m.key, i);
+      }
+      return [...deps];
+    });
+    const done: Promise<boolean>[] = new Array(groups.length);
+    const settle: ((ok: boolean) => void)[] = new Array(groups.length);
+    for (let i = 0; i < groups.length; i++) done[i] = new Promise<boolean>((resolve) => (settle[i] = resolve));
     let next = 0;
     const worker = async (): Promise<boolean> => {
       while (next < groups.length) {
-        const g = groups[next++]!;
-        if (!(await this.sendOne(g, abort))) return false;
+        const i = next++;
+        const ok = (await Promise.all(after[i]!.map((j) => done[j]!))).every(Boolean) && (await this.sendOne(groups[i]!, abort).catch((err: unknown) => {
+          settle[i]!(false);
+          throw err;
+        }));
+        settle[i]!(ok);
+        if (!ok) return false;
       }
       return true;
     };

@@ -139,7 +139,7 @@ export class Tailer {
     this.o.decoder = decoder;
     for (const t of this.files.values()) {
       t.src = this.source(t.entry);
-      t.decoder = new FileDecoder(decoder, t.entry.off, this.o.stats);
+      t.decoder = new FileDecoder(decoder, t.entry.off, this.o.stats, t.entry.n ?? 0);
     }
   }
 
@@ -180,7 +180,7 @@ export class Tailer {
 
   /** What the spool needs: every tracked file with its acknowledged offset and open descriptor. */
   spoolSources(): SpoolSource[] {
-    return [...this.files.values()].map((t) => ({ fileId: t.entry.fileId, fileSeq: t.entry.fileSeq, file: t.entry.file, off: t.entry.off, fh: t.fh }));
+    return [...this.files.values()].map((t) => ({ fileId: t.entry.fileId, fileSeq: t.entry.fileSeq, file: t.entry.file, off: t.entry.off, n: t.entry.n ?? 0, fh: t.fh }));
   }
 
   async poll(drain: boolean): Promise<Round> {
@@ -190,16 +190,37 @@ export class Tailer {
       this.lastScan = now;
     }
     const batches: SourceBatch[] = [];
-    const safe: [Tracked, FileEntry, number][] = [];
+    const safe: [Tracked, FileEntry, number, number][] = [];
     const release: Tracked[] = [];
     let budget = this.o.maxRoundBytes;
     let bytesRead = 0;
     let drained = true;
     const order = (this.order ??= [...this.files.values()]);
     this.rr = (this.rr + 1) % Math.max(1, order.length);
+    // Rotation: a file found at a name another tracked file had (spark.log after spark.log ->
+    // spark.log.1) is its successor. It is read only once every predecessor is read to its end
+    // and its last event closed, so an executor's events reach Kafka in file order across a
+    // rotation too (its successor's events first would let a reader pass the old file's last
+    // ones). Files of one name are visited oldest first; names take turns as before.
+    const byName = new Map<string, Tracked[]>();
     for (let k = 0; k < order.length; k++) {
       const t = order[(k + this.rr) % order.length]!;
+      const same = byName.get(t.entry.file);
+      if (same) same.push(t);
+      else byName.set(t.entry.file, [t]);
+    }
+    const unfinished = new Set<string>();
+    for (const same of byName.values()) if (same.length > 1) same.sort((a, b) => a.entry.fileSeq - b.entry.fileSeq);
+    for (const t of [...byName.values()].flat()) {
       const entryBefore = t.entry;
+      const name = t.entry.file;
+      if (unfinished.has(name)) {
+        // A predecessor is not read to its end yet: nothing of this file before it.
+        safe.push([t, t.entry, t.decoder.safeOffset(), t.decoder.safeNumber()]);
+        drained = false;
+        continue;
+      }
+      const superseded = (byName.get(name)?.at(-1) ?? t) !== t;
       try {
         // Plain numbers: the size is all a poll needs (BigInt stats allocate a BigInt per field).
         t.size = (await t.fh.stat()).size;
@@ -222,17 +243,24 @@ export class Tailer {
       } catch (err) {
         t.log.error({ event: 'fileReadError', err }, 'reading failed; retrying on the next poll');
         drained = false;
+        unfinished.add(name);
         continue;
       }
       const atEnd = t.decoder.pos >= t.size;
       const idle = drain || now - t.lastDataAt >= this.o.flushTimeoutMs;
-      if (atEnd && idle && t.decoder.hasOpen()) t.decoder.flush(now);
+      // A superseded file gets no more lines: its last event is complete at its end.
+      if (atEnd && (idle || superseded) && t.decoder.hasOpen()) t.decoder.flush(now);
       const events = t.decoder.take();
       if (events.length) batches.push({ src: t.src, events });
-      safe.push([t, t.entry, t.decoder.safeOffset()]);
-      if (!atEnd || t.decoder.hasOpen()) drained = false;
-      else if (t.gone && idle && t.entry === entryBefore) release.push(t);
+      safe.push([t, t.entry, t.decoder.safeOffset(), t.decoder.safeNumber()]);
+      if (!atEnd || t.decoder.hasOpen()) {
+        drained = false;
+        unfinished.add(name);
+      } else if (t.gone && idle && t.entry === entryBefore) release.push(t);
     }
+    // A source's files in the order they were found (rotated before current), whatever file the
+    // round-robin began with: a reader of the topic meets an executor's files in their order.
+    batches.sort((a, b) => a.src.fileSeq - b.src.fileSeq);
     const newIdentities = this.newIdentities;
     this.newIdentities = false;
     return {
@@ -241,9 +269,10 @@ export class Tailer {
       bytesRead,
       drained,
       commit: () => {
-        for (const [t, entry, off] of safe) {
+        for (const [t, entry, off, n] of safe) {
           if (t.entry === entry && entry.off !== off) {
             entry.off = off;
+            entry.n = n;
             this.generation++;
           }
         }
@@ -416,7 +445,7 @@ export class Tailer {
   private newEntry(path: string, dev: string, ino: string): FileEntry {
     this.newIdentities = true;
     this.generation++;
-    return { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0 };
+    return { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0, n: 0 };
   }
 
   private source(e: FileEntry): SourceIdentity {
@@ -428,7 +457,7 @@ export class Tailer {
       entry,
       src: this.source(entry),
       fh,
-      decoder: new FileDecoder(this.o.decoder, entry.off, this.o.stats),
+      decoder: new FileDecoder(this.o.decoder, entry.off, this.o.stats, entry.n ?? 0),
       size,
       lastDataAt: this.now(),
       gone: false,

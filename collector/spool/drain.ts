@@ -50,7 +50,7 @@ export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCoun
     const size = (await stat(path).catch(() => undefined))?.size;
     if (size !== f.bytes) throw new SpoolError('SPOOL_ENTRY_INVALID', `spool entry ${dir}: ${f.data} holds ${size ?? 'no'} bytes, the manifest says ${f.bytes}`);
     const src: SourceIdentity = { ...base, file: f.file, fileId: f.fileId, fileSeq: f.fileSeq };
-    const decoder = new FileDecoder(options, f.base, stats);
+    const decoder = new FileDecoder(options, f.base, stats, f.n ?? 0);
     const fh = await open(path, 'r');
     try {
       let pos = 0;

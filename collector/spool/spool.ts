@@ -31,6 +31,8 @@ export const SpoolFileSchema = Type.Object({
   file: Type.String(),
   /** Offset in the original file of the first spooled byte. */
   base: Type.Integer({ minimum: 0 }),
+  /** The number (record `n`) of the event at `base`. */
+  n: Type.Optional(Type.Integer({ minimum: 0 })),
   bytes: Type.Integer({ minimum: 0 }),
   data: Type.String({ pattern: '^[0-9]+\\.bytes$' }),
 });
@@ -91,6 +93,8 @@ export interface SpoolSource {
   file: string;
   /** Checkpoint: every event before it is acknowledged. */
   off: number;
+  /** The number of the event at `off`. */
+  n: number;
   fh: FileHandle;
 }
 
@@ -149,7 +153,7 @@ export async function writeSpool(
       await out.close();
     }
     total += copied;
-    files.push({ fileId: s.fileId, fileSeq: s.fileSeq, file: s.file, base: s.off, bytes: copied, data });
+    files.push({ fileId: s.fileId, fileSeq: s.fileSeq, file: s.file, base: s.off, n: s.n, bytes: copied, data });
   }
   const manifest: SpoolManifest = {
     v: SPOOL_VERSION,

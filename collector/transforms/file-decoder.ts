@@ -7,7 +7,11 @@ import { MultilineJoiner, type MultilineOptions } from './multiline.js';
 // Bytes of one file -> finished events: lines, then CRI records (partials
 // joined), then multiline events. safeOffset() is where a restart must begin
 // re-reading so that every event comes out with the same boundaries again:
-// the first byte of anything still open.
+// the first byte of anything still open. Each event is numbered (`n`, 0 from
+// the file's start, one more per event): a reader that sees n = 7 after n = 5
+// knows an event of the file is not visible yet, which a byte offset cannot
+// tell. safeNumber() is the number a restart at safeOffset() gives its first
+// event, so a re-sent event keeps its number as it keeps its offset.
 
 export type Format = 'auto' | 'plain' | 'cri';
 
@@ -40,14 +44,28 @@ export class FileDecoder {
   private format: Format;
   private readonly partials = new Map<'stdout' | 'stderr', Partial>();
   private now = 0;
+  private nextN: number;
+  /**
+   * Offsets of the events taken that may start at or after safeOffset(): only
+   * CRI files, where one stream's line can finish while the other stream's
+   * partial is still open, finish an event past an open one. Pruned at every
+   * take(), so it holds a few entries at most.
+   */
+  private readonly ahead: number[] = [];
 
   constructor(
     private readonly o: DecoderOptions,
     start: number,
     private readonly stats: DecoderStats,
+    /** The number of the first event at `start` (the checkpoint's). */
+    startN = 0,
   ) {
     this.format = o.format;
-    this.joiner = new MultilineJoiner(o.multiline, (e) => this.out.push(e));
+    this.nextN = startN;
+    this.joiner = new MultilineJoiner(o.multiline, (e) => {
+      e.n = this.nextN++;
+      this.out.push(e);
+    });
     this.splitter = new LineSplitter(o.maxLineBytes, start, (off, text, tr) => this.line(off, text, tr), stats);
   }
 
@@ -87,10 +105,21 @@ export class FileDecoder {
     return this.joiner.hint(stream);
   }
 
+  /** The number of the first event a restart at safeOffset() would give. */
+  safeNumber(): number {
+    const safe = this.safeOffset();
+    let later = 0;
+    for (const off of this.ahead) if (off >= safe) later++;
+    return this.nextN - this.out.filter((e) => e.off >= safe).length - later;
+  }
+
   /** Events finished since the last call, in the order they finished. */
   take(): LogEvent[] {
     const evs = this.out;
     this.out = [];
+    const safe = this.safeOffset();
+    for (let i = this.ahead.length - 1; i >= 0; i--) if (this.ahead[i]! < safe) this.ahead.splice(i, 1);
+    for (const e of evs) if (e.off >= safe) this.ahead.push(e.off);
     return evs;
   }
 

@@ -5,6 +5,7 @@ import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
 import { decodePositions, encodePositions, type Positions, type SortValues } from '../cursor.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
+import { FollowGate } from '../follow-gate.js';
 import { toApiLine } from '../lines.js';
 import { AppParams, ExecutorParams, errorResponses, followQuery } from '../schemas.js';
 import type { LineFilter, StoredLine } from '../store/elasticsearch.js';
@@ -12,14 +13,15 @@ import { assertExists, lineFilter, type RouteContext } from './context.js';
 
 // Live follow as Server-Sent Events.
 //
-// Position: per executor, the (fileSeq, off) of the last line sent. Each
-// executor's lines reach the store in the order it wrote them (one Kafka
-// partition per executor, written in order), so "after this position" never
-// skips a line that becomes visible later, which an event-time cursor would
-// (executors lag each other). The position is the SSE event id, so a browser's
-// EventSource or any client sending it back (Last-Event-ID or ?cursor=) resumes
-// exactly where it stopped. `from` (or `tail`) first sends what was stored up
-// to the start positions, so history and follow meet without a gap or overlap.
+// Position: per executor, the (fileSeq, off, n) of the last line sent. An
+// event-time cursor would skip lines (executors lag each other); a position
+// per executor does not, as long as it never passes a line that is not
+// visible yet: the follow gate (../follow-gate.ts) sends a line only when it
+// is the next of its file (consecutive `n`), and holds the executor at a gap.
+// The position is the SSE event id, so a browser's EventSource or any client
+// sending it back (Last-Event-ID or ?cursor=) resumes exactly where it
+// stopped. `from` (or `tail`) first sends what was stored up to the start
+// positions, so history and follow meet without a gap or overlap.
 //
 // Polling: every followPollMs while lines come, every followIdlePollMs once
 // none came for followActiveMs (pollDelay); the first line after a quiet spell
@@ -35,15 +37,6 @@ const MAX_FOLLOW_EXECUTORS = 5_000;
 
 function sse(event: string, data: unknown, id?: string): string {
   return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-function advance(pos: Positions, lines: StoredLine[]): Positions {
-  const next = { ...pos };
-  for (const l of lines) {
-    const p = next[l.executorId];
-    if (!p || l.fileSeq > p[0] || (l.fileSeq === p[0] && l.off > p[1])) next[l.executorId] = [l.fileSeq, l.off];
-  }
-  return next;
 }
 
 /**
@@ -84,7 +77,7 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
         const base: LineFilter = lineFilter(req.params, q);
         const lastEventId = req.headers['last-event-id'];
         const resume = typeof lastEventId === 'string' && lastEventId !== '' ? ['Last-Event-ID', lastEventId] as const : q.cursor ? ['cursor', q.cursor] as const : undefined;
-        let pos: Positions = resume ? decodePositions(resume[0], resume[1], MAX_FOLLOW_EXECUTORS) : await store.positions(base);
+        const pos: Positions = resume ? decodePositions(resume[0], resume[1], MAX_FOLLOW_EXECUTORS) : await store.positions(base);
         if (!resume && Object.keys(pos).length === 0) await assertExists(store, { ...req.params, appType: q.appType });
         if (ctx.streams.active >= cfg.maxStreams) throw new ApiError('TOO_MANY_STREAMS', `too many downloads and follow streams (${cfg.maxStreams}); try again shortly`);
 
@@ -108,10 +101,10 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
             lastWrite = Date.now();
             stream.write(s);
           };
+          const gate = new FollowGate(pos, cfg.followGapMs);
           const send = (lines: StoredLine[]) => {
-            pos = advance(pos, lines);
             const sorted = order === 'time' ? [...lines].sort((a, b) => a['@timestamp'] - b['@timestamp']) : lines;
-            write(sse('lines', { lines: sorted.map((l) => toApiLine(l, order)) }, encodePositions(pos)));
+            write(sse('lines', { lines: sorted.map((l) => toApiLine(l, order)) }, encodePositions(gate.pos)));
             lastLine = Date.now();
           };
           write(`retry: ${Math.max(1000, cfg.followPollMs)}\n\n`);
@@ -134,8 +127,10 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
             }
             while (!signal.aborted) {
               let lines: StoredLine[];
+              const held = gate.holding;
               try {
-                lines = await store.lines({ ...base, after: pos }, { order: 'file', size: cfg.maxPageSize });
+                const before = gate.holds();
+                lines = await store.lines({ ...base, after: gate.pos, ...(before ? { before } : {}) }, { order: 'file', size: cfg.maxPageSize });
                 failures = 0;
               } catch (err) {
                 if (!(err instanceof ApiError) || !err.retriable) throw err;
@@ -144,16 +139,25 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 await sleep(backoffMs(DEFAULT_RETRY, failures++), signal);
                 continue;
               }
-              if (lines.length > 0) {
-                send(lines);
-                if (lines.length === cfg.maxPageSize) continue;
-              } else {
+              const { send: ready, missing } = gate.take(lines);
+              for (const g of missing) {
+                const which = g.to >= g.from ? `lines ${g.from}-${g.to}` : 'lines';
+                const message = `executor ${g.executorId}: ${which} of its file #${g.fileSeq} were not stored within ${cfg.followGapMs / 1000} s; going on without them (they may have been lost, e.g. a pod killed without grace)`;
+                plog.warn({ event: 'followLinesMissing', ...g }, 'follow: a gap was given up on');
+                write(sse('warning', { code: 'LINES_MISSING', message, ...g }));
+              }
+              if (ready.length > 0) {
+                send(ready);
+                // A full page, or a gap that just closed (the lines after it were not asked for): read on now.
+                if (lines.length === cfg.maxPageSize || (held && !gate.holding)) continue;
+              } else if (!gate.holding) {
+                // (Lines waiting behind a gap: the stream is not quiet, and ends only once the gap is closed or passed.)
                 const quiet = Date.now() - lastLine;
                 if (quiet >= cfg.followIdleEndMs) return end('idle');
                 if (quiet >= cfg.followQuietMs && (await finished())) return end('finished');
               }
               if (Date.now() - lastWrite >= cfg.followHeartbeatMs) write(': hb\n\n');
-              await sleep(pollDelay(cfg, Date.now() - lastLine), signal);
+              await sleep(gate.holding ? cfg.followPollMs : pollDelay(cfg, Date.now() - lastLine), signal);
             }
           } catch (err) {
             plog.error({ event: 'followFailed', err }, 'follow stream failed');
@@ -163,7 +167,7 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
           stream.end();
 
           function end(reason: 'finished' | 'idle') {
-            write(sse('end', { reason }, encodePositions(pos)));
+            write(sse('end', { reason }, encodePositions(gate.pos)));
             stream.end();
           }
         }

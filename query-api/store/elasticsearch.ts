@@ -6,7 +6,7 @@ import { Client, errors } from '@elastic/elasticsearch';
 import { LEVELS, summaryId, type AppDoc, type ExecutorDoc, type Level, type LineDoc } from '../../contract/documents.js';
 import type { Names } from '../../contract/names.js';
 import { ApiError } from '../errors.js';
-import type { Order, Positions, SortValues } from '../cursor.js';
+import type { Order, Position, Positions, SortValues } from '../cursor.js';
 import {
   appsRequest, appStatus, errorCountsRequest, exceptionsRequest, executorFactsRequest, histogramInterval, histogramRequest,
   readApps, readCounts, readExceptions, readExecutorFacts, readHistogram, readSpan, sortApps, spanRequest,
@@ -40,6 +40,8 @@ export interface LineFilter extends ExecutorRef {
   after?: Positions;
   /** Only lines at or before these follow positions. */
   upTo?: Positions;
+  /** Of these executors, only lines strictly before these positions (a follow held at a gap). */
+  before?: Positions;
 }
 
 export interface PageRequest {
@@ -155,7 +157,7 @@ const SORT: Record<PageRequest['order'] | 'search', string[]> = {
 const sortBy = (fields: string[], dir: 'asc' | 'desc') => fields.map((f) => ({ [f]: { order: dir } }));
 
 /** Lines of executor e strictly after (or at-or-before) its position. */
-function positionClause(e: string, [seq, off]: [number, number], side: 'after' | 'upTo'): object {
+function positionClause(e: string, [seq, off]: Position, side: 'after' | 'upTo'): object {
   const later = side === 'after';
   return {
     bool: {
@@ -189,6 +191,11 @@ function lineQuery(f: LineFilter): object {
   }
   if (f.upTo) {
     filter.push({ bool: { should: Object.entries(f.upTo).map(([e, p]) => positionClause(e, p, 'upTo')), minimum_should_match: 1 } });
+  }
+  if (f.before) {
+    for (const [e, [seq, off]] of Object.entries(f.before)) {
+      filter.push({ bool: { should: [{ bool: { must_not: [{ term: { executorId: e } }] } }, positionClause(e, [seq, off - 1], 'upTo')], minimum_should_match: 1 } });
+    }
   }
   const must: object[] = [];
   if (f.text !== undefined) {
@@ -269,15 +276,15 @@ export function createStore(o: StoreOptions): Store {
           aggs: {
             ex: {
               terms: { field: 'executorId', size: maxExecutors },
-              aggs: { last: { top_hits: { size: 1, sort: sortBy(['fileSeq', 'off'], 'desc') as never, _source: ['fileSeq', 'off'] } } },
+              aggs: { last: { top_hits: { size: 1, sort: sortBy(['fileSeq', 'off'], 'desc') as never, _source: ['fileSeq', 'off', 'n'] } } },
             },
           },
         });
-        const buckets = (res.aggregations?.ex as { buckets: { key: string; last: { hits: { hits: { _source: { fileSeq: number; off: number } }[] } } }[] }).buckets;
+        const buckets = (res.aggregations?.ex as { buckets: { key: string; last: { hits: { hits: { _source: { fileSeq: number; off: number; n?: number } }[] } } }[] }).buckets;
         const out: Positions = {};
         for (const b of buckets) {
           const s = b.last.hits.hits[0]?._source;
-          if (s) out[b.key] = [s.fileSeq, s.off];
+          if (s) out[b.key] = s.n === undefined ? [s.fileSeq, s.off] : [s.fileSeq, s.off, s.n];
         }
         return out;
       });

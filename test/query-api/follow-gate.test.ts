@@ -1,0 +1,59 @@
+// The follow gate: a line is sent only when it is the next of its file, so a
+// line that becomes visible after a later one of its executor is still sent,
+// in order; a gap that never closes is reported and passed, never silently.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FollowGate, isNext, type GateLine } from '../../query-api/follow-gate.js';
+
+const line = (executorId: string, n: number, fileSeq = 0): GateLine => ({ executorId, fileSeq, off: n * 100, n });
+const ns = (ls: GateLine[]) => ls.map((l) => `${l.executorId}:${l.fileSeq}/${l.n}`);
+
+test('isNext: the next number of the same file, or the first of a later file; lines without a number pass', () => {
+  assert.equal(isNext([0, 500, 5], line('1', 6)), true);
+  assert.equal(isNext([0, 500, 5], line('1', 7)), false);
+  assert.equal(isNext([0, 500, 5], line('1', 0, 1)), true);
+  assert.equal(isNext([0, 500, 5], line('1', 3, 1)), false);
+  assert.equal(isNext(undefined, line('1', 0)), true);
+  assert.equal(isNext(undefined, line('1', 2)), false);
+  assert.equal(isNext([0, 500], line('1', 9)), true, 'a position from a line without a number');
+  assert.equal(isNext([0, 500, 5], { executorId: '1', fileSeq: 0, off: 900 }), true, 'a line from an older collector');
+});
+
+test('a gap holds that executor only; the lines are sent in order once the gap fills', () => {
+  let now = 0;
+  const gate = new FollowGate({ '1': [0, 0, 0], '2': [0, 0, 0] }, 60_000, () => now);
+  // Executor 1's line 2 is not visible yet; executor 2 goes on.
+  let r = gate.take([line('1', 1), line('1', 3), line('1', 4), line('2', 1), line('2', 2)]);
+  assert.deepEqual(ns(r.send), ['1:0/1', '2:0/1', '2:0/2']);
+  assert.deepEqual(r.missing, []);
+  assert.equal(gate.holding, true);
+  assert.deepEqual(gate.holds(), { '1': [0, 300] }, 'only executor 1 lines before line 3 are asked for next');
+  assert.deepEqual(gate.pos['1'], [0, 100, 1], 'the position stops before the gap');
+  now = 500;
+  r = gate.take([line('1', 2)]);
+  assert.deepEqual(ns(r.send), ['1:0/2']);
+  assert.equal(gate.holding, false);
+  r = gate.take([line('1', 3), line('1', 4)]);
+  assert.deepEqual(ns(r.send), ['1:0/3', '1:0/4']);
+});
+
+test('a gap still open after gapMs is reported with the missing numbers, then passed', () => {
+  let now = 0;
+  const gate = new FollowGate({ '1': [0, 0, 0] }, 1000, () => now);
+  assert.deepEqual(ns(gate.take([line('1', 4)]).send), []);
+  now = 999;
+  assert.deepEqual(gate.take([line('1', 4)]).missing, []);
+  now = 1000;
+  const r = gate.take([line('1', 4)]);
+  assert.deepEqual(r.send, []);
+  assert.deepEqual(r.missing, [{ executorId: '1', fileSeq: 0, from: 1, to: 3 }]);
+  assert.equal(gate.holds(), undefined, 'a passed gap asks for the lines after it again');
+  assert.deepEqual(ns(gate.take([line('1', 4), line('1', 5)]).send), ['1:0/4', '1:0/5']);
+  assert.equal(gate.holding, false);
+});
+
+test('an executor that appears later must start at its file\'s first line', () => {
+  const gate = new FollowGate({}, 60_000, () => 0);
+  assert.deepEqual(ns(gate.take([line('7', 1)]).send), []);
+  assert.deepEqual(ns(gate.take([line('7', 0), line('7', 1)]).send), ['7:0/0', '7:0/1']);
+});
