@@ -82,6 +82,9 @@ export interface AppDoc {
 
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 
+/** Fields of the line mapping added after its first release: put on line indices made before them. */
+export const LINES_ADDED_FIELDS = ['n'] as const;
+
 export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
 export type Level = (typeof LEVELS)[number];
 

@@ -2,7 +2,7 @@
 // imports the client). It reports every bulk item's outcome; deciding what to
 // retry, dead-letter or commit is the pipeline's job.
 import { Client, errors } from '@elastic/elasticsearch';
-import { linesTemplate, summaryTemplate, type TemplateOptions } from '../../contract/documents.js';
+import { LINES_ADDED_FIELDS, linesTemplate, summaryTemplate, type TemplateOptions } from '../../contract/documents.js';
 import type { Names } from '../../contract/names.js';
 
 export interface EsSinkOptions {
@@ -74,10 +74,17 @@ export function createEsSink(o: EsSinkOptions): EsSink {
         }
         // Line indices made from an older template get the fields added since (their mappings are
         // strict: a new field's documents would be refused). Adding a field to a mapping is allowed.
-        await client.indices.putMapping(
-          { index: n.linesIndexPattern, allow_no_indices: true, ignore_unavailable: true, properties: lines.template.mappings.properties as never },
-          { requestTimeout: o.requestTimeoutMs },
-        );
+        // An index whose mapping conflicts with ours (changed by hand) is left as it is: its
+        // documents are refused and dead-lettered with the reason, the others stored.
+        const added = Object.fromEntries(LINES_ADDED_FIELDS.map((f) => [f, lines.template.mappings.properties[f]]));
+        const mappings = await client.indices.getMapping({ index: n.linesIndexPattern, allow_no_indices: true, ignore_unavailable: true }, { requestTimeout: o.requestTimeoutMs });
+        for (const [index, m] of Object.entries(mappings)) {
+          const has = (m.mappings.properties ?? {}) as Record<string, unknown>;
+          if (LINES_ADDED_FIELDS.every((f) => f in has)) continue;
+          await client.indices.putMapping({ index, properties: added as never }, { requestTimeout: o.requestTimeoutMs }).catch((err: unknown) => {
+            if (!(err instanceof errors.ResponseError && err.statusCode === 400)) throw err;
+          });
+        }
       } catch (err) {
         if (err instanceof errors.ResponseError && err.statusCode && err.statusCode < 500 && err.statusCode !== 429) throw err;
         throw unavailable('installing index templates failed', err);

@@ -5,7 +5,7 @@ import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
 import { decodePositions, encodePositions, type Positions, type SortValues } from '../cursor.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import { FollowGate } from '../follow-gate.js';
+import { FollowGate, type MissingLines } from '../follow-gate.js';
 import { toApiLine } from '../lines.js';
 import { AppParams, ExecutorParams, errorResponses, followQuery } from '../schemas.js';
 import type { LineFilter, StoredLine } from '../store/elasticsearch.js';
@@ -125,12 +125,30 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 after = page.at(-1)!.sort;
               }
             }
+            // With a filter (level, text, time), the matching lines' numbers have gaps of their own:
+            // the gate then reads every line's position (a light search) to find how far each
+            // executor is complete, and the matching lines up to there are sent.
+            const scope: LineFilter = { appId: base.appId, ...(base.appType ? { appType: base.appType } : {}), ...(base.executorId ? { executorId: base.executorId } : {}) };
+            const filtered = base.minLevel !== undefined || base.text !== undefined || base.from !== undefined || base.to !== undefined;
             while (!signal.aborted) {
               let lines: StoredLine[];
+              let ready: StoredLine[];
+              let missing: MissingLines[];
               const held = gate.holding;
               try {
                 const before = gate.holds();
-                lines = await store.lines({ ...base, after: gate.pos, ...(before ? { before } : {}) }, { order: 'file', size: cfg.maxPageSize });
+                const from: Positions = { ...gate.pos };
+                lines = await store.lines({ ...(filtered ? scope : base), after: from, ...(before ? { before } : {}) }, { order: 'file', size: cfg.maxPageSize, positionsOnly: filtered });
+                ({ send: ready, missing } = gate.take(lines));
+                if (filtered && ready.length > 0) {
+                  const upTo: Positions = {};
+                  for (const l of ready) upTo[l.executorId] = gate.pos[l.executorId]!;
+                  // Should this search fail, the next poll starts again from where this one did.
+                  ready = await store.lines({ ...base, after: from, upTo }, { order: 'file', size: cfg.maxPageSize }).catch((err: unknown) => {
+                    gate.pos = from;
+                    throw err;
+                  });
+                }
                 failures = 0;
               } catch (err) {
                 if (!(err instanceof ApiError) || !err.retriable) throw err;
@@ -139,18 +157,16 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 await sleep(backoffMs(DEFAULT_RETRY, failures++), signal);
                 continue;
               }
-              const { send: ready, missing } = gate.take(lines);
               for (const g of missing) {
                 const which = g.to >= g.from ? `lines ${g.from}-${g.to}` : 'lines';
                 const message = `executor ${g.executorId}: ${which} of its file #${g.fileSeq} were not stored within ${cfg.followGapMs / 1000} s; going on without them (they may have been lost, e.g. a pod killed without grace)`;
                 plog.warn({ event: 'followLinesMissing', ...g }, 'follow: a gap was given up on');
                 write(sse('warning', { code: 'LINES_MISSING', message, ...g }));
               }
-              if (ready.length > 0) {
-                send(ready);
-                // A full page, or a gap that just closed (the lines after it were not asked for): read on now.
-                if (lines.length === cfg.maxPageSize || (held && !gate.holding)) continue;
-              } else if (!gate.holding) {
+              if (ready.length > 0) send(ready);
+              // A full page, or a gap that just closed (the lines after it were not asked for): read on now.
+              if (lines.length === cfg.maxPageSize || (held && !gate.holding)) continue;
+              if (ready.length === 0 && !gate.holding) {
                 // (Lines waiting behind a gap: the stream is not quiet, and ends only once the gap is closed or passed.)
                 const quiet = Date.now() - lastLine;
                 if (quiet >= cfg.followIdleEndMs) return end('idle');

@@ -51,6 +51,8 @@ export interface PageRequest {
   before?: SortValues;
   /** The last `size` lines (with before: the `size` lines just before it). */
   tail?: boolean;
+  /** Only where each line is (executor, file, offset, number): a follow's completeness check. */
+  positionsOnly?: boolean;
 }
 
 export interface StoredLine extends LineDoc {
@@ -256,6 +258,7 @@ export function createStore(o: StoreOptions): Store {
         const res = await client.search<LineDoc>({
           ...lineIndex,
           ...linePage,
+          ...(page.positionsOnly ? { _source: { includes: ['executorId', 'fileSeq', 'off', 'n'] } } : {}),
           size: page.size,
           query: lineQuery(f) as never,
           sort: sortBy(SORT[page.order], backward ? 'desc' : 'asc') as never,

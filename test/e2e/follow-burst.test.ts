@@ -64,7 +64,7 @@ function write(dir: string, e: string, first: number, count: number): void {
   const t = Date.now();
   for (let i = first; i < first + count; i += 5000) {
     let chunk = '';
-    for (let k = i; k < Math.min(i + 5000, first + count); k++) chunk += `${sparkLine(t, 'INFO', 'Executor', `marker ${e}:${k} payload-${'x'.repeat(k % 40)}`)}\n`;
+    for (let k = i; k < Math.min(i + 5000, first + count); k++) chunk += `${sparkLine(t, k % 100 === 7 ? 'WARN' : 'INFO', 'Executor', `marker ${e}:${k} payload-${'x'.repeat(k % 40)}`)}\n`;
     appendFileSync(join(dir, 'spark.log'), chunk);
   }
 }
@@ -101,25 +101,10 @@ test('follow prints every line of 400,000-line bursts once, in order, through a 
   // The follow needs the app to exist: the prelude's lines are stored first.
   await waitUntil(async () => fetch(`${api}/api/v1/apps/${appId}/logs?size=1000`).then(async (r) => r.ok && ((await r.json()) as { lines: unknown[] }).lines.length === PRELUDE * EXECUTORS.length, () => false), { what: 'the prelude lines to be served' });
 
-  const printed = new Map<string, number[]>(EXECUTORS.map((e) => [e, []]));
-  let stderr = '';
-  let partial = '';
-  const cli = spawn(process.execPath, [join(distDir, 'query-api/cli/main.js'), 'logs', appId, '-f', '--tail', '10000'], { env: { ...process.env, SPARKLOGS_URL: api, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(cli);
-  let total = 0;
-  cli.stdout!.on('data', (b: Buffer) => {
-    const text = partial + b.toString('utf8');
-    const lines = text.split('\n');
-    partial = lines.pop()!;
-    for (const l of lines) {
-      const m = / marker (\d+):(\d+) /.exec(l);
-      if (!m) throw new Error(`the CLI printed a line without a marker: ${l.slice(0, 200)}`);
-      printed.get(m[1]!)!.push(Number(m[2]));
-      total++;
-    }
-  });
-  cli.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  await waitUntil(() => total >= PRELUDE * EXECUTORS.length, { what: 'the follow to print the prelude', state: () => `${total} printed; stderr: ${stderr}` });
+  const all = follow(api, []);
+  // A filtered follow (one line in a hundred is a WARN): its lines' numbers have gaps of their own.
+  const warns = follow(api, ['--level', 'WARN']);
+  await waitUntil(() => all.total >= PRELUDE * EXECUTORS.length, { what: 'the follow to print the prelude', state: () => `${all.total} printed; stderr: ${all.stderr}` });
 
   // Burst 1, and the faults while it is shipped and stored.
   for (const e of EXECUTORS) write(dirs.get(e)!, e, PRELUDE, BURST);
@@ -149,32 +134,64 @@ test('follow prints every line of 400,000-line bursts once, in order, through a 
     const r = await fetch(`${esUrl}/${n.linesIndexPattern}/_count?ignore_unavailable=true&allow_no_indices=true`).then((x) => x.json() as Promise<{ count?: number }>, () => ({ count: 0 }));
     count = r.count ?? 0;
     return count >= want;
-  }, { what: `${want} lines stored`, timeoutMs: 5 * 60_000, intervalMs: 2000, state: () => `${count} stored, ${total} printed; see the logs in ${work}` });
-  let last = -1;
-  let stillSince = Date.now();
-  await waitUntil(() => {
-    if (total !== last) [last, stillSince] = [total, Date.now()];
-    return total >= want || Date.now() - stillSince > 90_000;
-  }, { what: 'the follow to print every line', timeoutMs: SLOW_MS, intervalMs: 500 });
-  cli.kill('SIGINT');
-  await exited(cli);
+  }, { what: `${want} lines stored`, timeoutMs: 5 * 60_000, intervalMs: 2000, state: () => `${count} stored, ${all.total} printed; see the logs in ${work}` });
+  const wantWarns = EXECUTORS.length * Array.from({ length: perExecutor }, (_, k) => k).filter((k) => k % 100 === 7).length;
+  for (const [f, wanted] of [[all, want], [warns, wantWarns]] as const) {
+    let last = -1;
+    let stillSince = Date.now();
+    await waitUntil(() => {
+      if (f.total !== last) [last, stillSince] = [f.total, Date.now()];
+      return f.total >= wanted || Date.now() - stillSince > 90_000;
+    }, { what: 'the follow to print every line', timeoutMs: SLOW_MS, intervalMs: 500 });
+    f.proc.kill('SIGINT');
+    await exited(f.proc);
+  }
 
   const stored = await storedLines(esUrl, n, appId);
   assert.equal(stored.length, want, 'every line written is stored once');
-  const summary = EXECUTORS.map((e) => `executor ${e}: ${printed.get(e)!.length} printed of ${perExecutor}`).join('; ');
-  process.stderr.write(`follow-burst: ${total} lines printed by -f, ${stored.length} stored (${summary})\n`);
+  const summary = EXECUTORS.map((e) => `executor ${e}: ${all.printed.get(e)!.length} printed of ${perExecutor}`).join('; ');
+  process.stderr.write(`follow-burst: ${all.total} lines printed by -f, ${stored.length} stored (${summary}); -f --level WARN printed ${warns.total} of ${wantWarns}\n`);
   for (const e of EXECUTORS) {
     const storedMarkers = stored.filter((d) => d.executorId === e).map((d) => Number(/ marker \d+:(\d+) /.exec(` ${d.message}`)?.[1]));
     assert.deepEqual(storedMarkers, Array.from({ length: perExecutor }, (_, i) => i), `executor ${e}: the store holds every line in file order`);
-    assert.deepEqual(printed.get(e), storedMarkers, `executor ${e}: -f printed what is stored, line for line (${summary})`);
+    assert.deepEqual(all.printed.get(e), storedMarkers, `executor ${e}: -f printed what is stored, line for line (${summary})`);
+    assert.deepEqual(warns.printed.get(e), storedMarkers.filter((k) => k % 100 === 7), `executor ${e}: -f --level WARN printed the stored WARN lines, line for line`);
   }
-  assert.doesNotMatch(stderr, /not stored within/, 'no gap was given up on');
+  for (const f of [all, warns]) assert.doesNotMatch(f.stderr, /not stored within/, 'no gap was given up on');
 
   // Kafka: no record of an executor brings a new line after a later one.
   const bad = outOfOrder(await topicRecords(priv.brokers, n.linesTopic));
   assert.deepEqual(bad.slice(0, 10), [], `${bad.length} events reached Kafka after a later event of their executor`);
   passed = true;
 });
+
+interface Follow {
+  proc: ChildProcess;
+  /** Markers printed, per executor, in the order printed. */
+  printed: Map<string, number[]>;
+  total: number;
+  stderr: string;
+}
+
+/** `sparklogs logs <app> -f` (the real CLI), its output parsed as it comes. */
+function follow(api: string, args: string[]): Follow {
+  const proc = spawn(process.execPath, [join(distDir, 'query-api/cli/main.js'), 'logs', appId, '-f', '--tail', '10000', ...args], { env: { ...process.env, SPARKLOGS_URL: api, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  const f: Follow = { proc, printed: new Map(EXECUTORS.map((e) => [e, []])), total: 0, stderr: '' };
+  let partial = '';
+  proc.stdout!.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString('utf8')).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      const m = / marker (\d+):(\d+) /.exec(l);
+      if (!m) throw new Error(`the CLI printed a line without a marker: ${l.slice(0, 200)}`);
+      f.printed.get(m[1]!)!.push(Number(m[2]));
+      f.total++;
+    }
+  });
+  proc.stderr!.on('data', (b: Buffer) => (f.stderr += b.toString('utf8')));
+  return f;
+}
 
 /** Every record of the topic, partition by partition, in offset order. */
 async function topicRecords(brokers: string[], topic: string): Promise<{ value: Buffer }[]> {
