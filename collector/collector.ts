@@ -136,7 +136,7 @@ export class Collector {
         let events = 0;
         const messages = round.batches.flatMap((b) => {
           events += b.events.length;
-          return toMessages(b.src, b.events, c.batchMaxBytes);
+          return toMessages(b.src, b.events, c.batchMaxBytes, b.n);
         });
         m.bytesRead.inc(round.bytesRead);
         m.linesRead.inc(events);

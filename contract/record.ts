@@ -34,13 +34,6 @@ export const SourceSchema = Type.Object({
 export const EventSchema = Type.Object({
   /** Byte offset of the event's first byte in its file. */
   off: Type.Integer({ minimum: 0 }),
-  /**
-   * The event's number in its file: 0 for the first, one more for each next
-   * one, the same when re-sent. Consecutive numbers prove that no event of the
-   * file is missing in between (the live follow waits at a gap). Absent from
-   * records of collectors that predate it.
-   */
-  n: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Collection time (or the kubelet's CRI time), ms since the epoch. */
   t: Type.Number(),
   /** The event's text: one line, or several joined with \n (stack traces). */
@@ -54,6 +47,14 @@ export const EventSchema = Type.Object({
 export const BatchSchema = Type.Object({
   v: Type.Literal(RECORD_VERSION),
   src: SourceSchema,
+  /**
+   * The number of the first event in its file (0 for the file's first event),
+   * the next ones counting up by one: a batch holds consecutive events. The
+   * same when re-sent. Consecutive numbers prove that no event of the file is
+   * missing in between (the live follow waits at a gap). Absent from records
+   * of collectors that predate it.
+   */
+  n: Type.Optional(Type.Integer({ minimum: 0 })),
   lines: Type.Array(EventSchema, { minItems: 1 }),
 });
 

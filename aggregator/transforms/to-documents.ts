@@ -43,7 +43,9 @@ export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: P
   const o: ParseOptions = { ...patterns.get(src.pattern), ref: 0 };
   // One look-up per run of events of one stream (a batch is one file's).
   let hintOf: string | undefined | null = null;
-  for (const ev of batch.lines) {
+  const n0 = batch.n;
+  for (let i = 0; i < batch.lines.length; i++) {
+    const ev = batch.lines[i]!;
     o.ref = ev.t;
     if (ev.s !== hintOf) {
       o.hint = SHARED_HINTS.get(src.fileId, ev.s);
@@ -71,7 +73,7 @@ export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: P
     if (p.thread) doc.thread = p.thread;
     if (p.exception) doc.exception = p.exception;
     if (p.mdc) doc.mdc = p.mdc;
-    if (ev.n !== undefined) doc.n = ev.n;
+    if (n0 !== undefined) doc.n = n0 + i;
     if (ev.tr === 1) doc.truncated = true;
     if (clamped) doc.timeClamped = true;
     out.push({ index: dailyIndex(n, ts), id: lid, doc, event: ev });

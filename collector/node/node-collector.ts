@@ -165,7 +165,7 @@ export class NodeCollector {
         for (const [, r] of rounds) {
           for (const b of r.batches) {
             events += b.events.length;
-            messages.push(...toMessages(b.src, b.events, c.batchMaxBytes));
+            messages.push(...toMessages(b.src, b.events, c.batchMaxBytes, b.n));
           }
         }
         m.bytesRead.inc(bytesRead);

@@ -27,7 +27,8 @@ const EVENT_OVERHEAD = 48;
 const REQUEST_MAX_BYTES = 900 * 1024;
 const PARALLEL_REQUESTS = 4;
 
-export function toMessages(src: SourceIdentity, events: LogEvent[], batchMaxBytes: number): OutMessage[] {
+/** Consecutive events of one file as messages of at most batchMaxBytes; `n` is the first event's number in its file. */
+export function toMessages(src: SourceIdentity, events: LogEvent[], batchMaxBytes: number, n: number): OutMessage[] {
   const key = kafkaKey(src);
   const out: OutMessage[] = [];
   let start = 0;
@@ -35,13 +36,13 @@ export function toMessages(src: SourceIdentity, events: LogEvent[], batchMaxByte
   for (let i = 0; i < events.length; i++) {
     const size = events[i]!.m.length + EVENT_OVERHEAD;
     if (i > start && bytes + size > batchMaxBytes) {
-      out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, lines: events.slice(start, i) }) });
+      out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, n: n + start, lines: events.slice(start, i) }) });
       start = i;
       bytes = 0;
     }
     bytes += size;
   }
-  if (start < events.length) out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, lines: events.slice(start) }) });
+  if (start < events.length) out.push({ key, value: encodeBatch({ v: RECORD_VERSION, src, n: n + start, lines: events.slice(start) }) });
   return out;
 }
 

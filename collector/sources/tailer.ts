@@ -45,6 +45,8 @@ export interface TailerOptions {
 export interface SourceBatch {
   src: SourceIdentity;
   events: LogEvent[];
+  /** The number of the first event in its file (the rest count up from it). */
+  n: number;
 }
 
 export interface Round {
@@ -251,7 +253,7 @@ export class Tailer {
       // A superseded file gets no more lines: its last event is complete at its end.
       if (atEnd && (idle || superseded) && t.decoder.hasOpen()) t.decoder.flush(now);
       const events = t.decoder.take();
-      if (events.length) batches.push({ src: t.src, events });
+      if (events.length) batches.push({ src: t.src, events, n: t.decoder.takenFrom });
       safe.push([t, t.entry, t.decoder.safeOffset(), t.decoder.safeNumber()]);
       if (!atEnd || t.decoder.hasOpen()) {
         drained = false;
@@ -394,7 +396,7 @@ export class Tailer {
     // What was read before the truncation is still in memory: send it under the old identity.
     t.decoder.flush(now);
     const evs = t.decoder.take();
-    if (evs.length) batches.push({ src: t.src, events: evs });
+    if (evs.length) batches.push({ src: t.src, events: evs, n: t.decoder.takenFrom });
     this.counts.truncations++;
     t.log.warn({ event: 'fileTruncated', why, oldFileId: t.entry.fileId }, 'file truncated (copytruncate?): reading it again from 0 under a new file id');
     t.entry = this.newEntry(t.entry.path, t.entry.dev, t.entry.ino);

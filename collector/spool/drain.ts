@@ -63,7 +63,7 @@ export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCoun
         if (bytesRead === 0 || pos >= f.bytes) decoder.flush(now);
         const events = decoder.take();
         if (events.length) {
-          if (!(await o.sender.send(toMessages(src, events, o.batchMaxBytes), o.signal))) return false;
+          if (!(await o.sender.send(toMessages(src, events, o.batchMaxBytes, decoder.takenFrom), o.signal))) return false;
           counts.events += events.length;
         }
         if (bytesRead === 0 || pos >= f.bytes) break;

@@ -8,7 +8,7 @@ import { MultilineJoiner, type MultilineOptions } from './multiline.js';
 // joined), then multiline events. safeOffset() is where a restart must begin
 // re-reading so that every event comes out with the same boundaries again:
 // the first byte of anything still open. Each event is numbered (`n`, 0 from
-// the file's start, one more per event): a reader that sees n = 7 after n = 5
+// the file's start, one more per event; takenFrom): a reader that sees n = 7 after n = 5
 // knows an event of the file is not visible yet, which a byte offset cannot
 // tell. safeNumber() is the number a restart at safeOffset() gives its first
 // event, so a re-sent event keeps its number as it keeps its offset.
@@ -63,7 +63,7 @@ export class FileDecoder {
     this.format = o.format;
     this.nextN = startN;
     this.joiner = new MultilineJoiner(o.multiline, (e) => {
-      e.n = this.nextN++;
+      this.nextN++;
       this.out.push(e);
     });
     this.splitter = new LineSplitter(o.maxLineBytes, start, (off, text, tr) => this.line(off, text, tr), stats);
@@ -113,9 +113,13 @@ export class FileDecoder {
     return this.nextN - this.out.filter((e) => e.off >= safe).length - later;
   }
 
+  /** The number of the first event the last take() returned (the rest count up from it). */
+  takenFrom = 0;
+
   /** Events finished since the last call, in the order they finished. */
   take(): LogEvent[] {
     const evs = this.out;
+    this.takenFrom = this.nextN - evs.length;
     this.out = [];
     const safe = this.safeOffset();
     for (let i = this.ahead.length - 1; i >= 0; i--) if (this.ahead[i]! < safe) this.ahead.splice(i, 1);
