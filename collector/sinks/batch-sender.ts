@@ -96,10 +96,12 @@ export class BatchSender {
    * after a timeout), and an executor's records out of file order let a reader
    * of the store pass a line that becomes visible later (the live follow
    * skipped a quarter of a burst). Kafka's idempotent producer would keep
-   * order with several in flight, but kafkajs numbers the records of
-   * concurrent sends of one partition alike, so it needs one in flight
-   * anyway, and it wants retries without end inside the client, where the
-   * collector's own retry (with its outage log and the spool deadline) lives.
+   * order with several in flight, but kafkajs 2.2 numbers a partition's
+   * records when a request leaves and takes the numbers back by subtraction
+   * when it fails (producer/sendMessages.js), which is right only with one
+   * request of the partition in flight; and it wants retries without end
+   * inside the client, where the collector's own retry (with its outage log
+   * and the spool deadline) lives.
    */
   async send(messages: OutMessage[], abort: AbortSignal): Promise<boolean> {
     const groups: OutMessage[][] = [];
