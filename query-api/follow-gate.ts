@@ -22,7 +22,7 @@ export interface GateLine {
 
 interface Gap {
   since: number;
-  /** The first line found past the gap: the next poll reads this executor's lines before it only. */
+  /** The first line found past the gap (lines come in file order, by number): the next poll reads this executor's lines before it only. */
   at: Position;
   /** That line's number. */
   atN: number | undefined;
@@ -36,6 +36,10 @@ export interface MissingLines {
   /** First and last missing number; `from` is 0 for lines at the start of a file. */
   from: number;
   to: number;
+}
+
+function positionOf(l: GateLine): Position {
+  return l.n === undefined ? [l.fileSeq, l.off] : [l.fileSeq, l.off, l.n];
 }
 
 /** Whether `l` directly follows position `p` of its executor (no event of its file can be missing between). */
@@ -87,13 +91,12 @@ export class FollowGate {
       const gap = this.gaps.get(e);
       if (!isNext(p, l) && !gap?.passed) {
         blocked.add(e);
-        if (!gap) this.gaps.set(e, { since: now, at: [l.fileSeq, l.off], atN: l.n, passed: false });
-        else if (l.fileSeq < gap.at[0] || (l.fileSeq === gap.at[0] && l.off < gap.at[1])) Object.assign(gap, { at: [l.fileSeq, l.off], atN: l.n });
+        if (!gap) this.gaps.set(e, { since: now, at: positionOf(l), atN: l.n, passed: false });
         continue;
       }
       this.gaps.delete(e);
       send.push(l);
-      this.pos[e] = l.n === undefined ? [l.fileSeq, l.off] : [l.fileSeq, l.off, l.n];
+      this.pos[e] = positionOf(l);
     }
     // Gaps that waited long enough are given up on: reported now, passed at the next poll.
     for (const [e, g] of this.gaps) {

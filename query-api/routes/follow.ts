@@ -103,6 +103,8 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
           };
           const gate = new FollowGate(pos, cfg.followGapMs);
           const send = (lines: StoredLine[]) => {
+            // Each line's cursor is one of its route's order (the page links a line by it), whatever order the poll read in.
+            for (const l of lines) l.sort = order === 'time' ? [l['@timestamp'], l.fileSeq, l.off, l.lid] : [l.fileSeq, l.off, l.lid];
             const sorted = order === 'time' ? [...lines].sort((a, b) => a['@timestamp'] - b['@timestamp']) : lines;
             write(sse('lines', { lines: sorted.map((l) => toApiLine(l, order)) }, encodePositions(gate.pos)));
             lastLine = Date.now();
@@ -138,13 +140,13 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
               try {
                 const before = gate.holds();
                 const from: Positions = { ...gate.pos };
-                lines = await store.lines({ ...(filtered ? scope : base), after: from, ...(before ? { before } : {}) }, { order: 'file', size: cfg.maxPageSize, positionsOnly: filtered });
+                lines = await store.lines({ ...(filtered ? scope : base), after: from, ...(before ? { before } : {}) }, { order: 'file', size: cfg.maxPageSize, positionsOnly: filtered, byNumber: true });
                 ({ send: ready, missing } = gate.take(lines));
                 if (filtered && ready.length > 0) {
                   const upTo: Positions = {};
                   for (const l of ready) upTo[l.executorId] = gate.pos[l.executorId]!;
                   // Should this search fail, the next poll starts again from where this one did.
-                  ready = await store.lines({ ...base, after: from, upTo }, { order: 'file', size: cfg.maxPageSize }).catch((err: unknown) => {
+                  ready = await store.lines({ ...base, after: from, upTo }, { order: 'file', size: cfg.maxPageSize, byNumber: true }).catch((err: unknown) => {
                     gate.pos = from;
                     throw err;
                   });

@@ -53,6 +53,8 @@ export interface PageRequest {
   tail?: boolean;
   /** Only where each line is (executor, file, offset, number): a follow's completeness check. */
   positionsOnly?: boolean;
+  /** 'file' order by event number within a file (a follow's order; see positionClause); `sort` stays the 'file' cursor's. */
+  byNumber?: boolean;
 }
 
 export interface StoredLine extends LineDoc {
@@ -157,17 +159,24 @@ const SORT: Record<PageRequest['order'] | 'search', string[]> = {
 };
 
 const sortBy = (fields: string[], dir: 'asc' | 'desc') => fields.map((f) => ({ [f]: { order: dir } }));
+// Lines of older collectors (no number) first: a file continued by a newer collector numbers from its checkpoint on.
+const BY_NUMBER = [{ fileSeq: { order: 'asc' } }, { n: { order: 'asc', missing: '_first', unmapped_type: 'long' } }, { off: { order: 'asc' } }, { lid: { order: 'asc' } }];
 
-/** Lines of executor e strictly after (or at-or-before) its position. */
-function positionClause(e: string, [seq, off]: Position, side: 'after' | 'upTo'): object {
-  const later = side === 'after';
+/**
+ * Lines of executor e strictly after, at or before, or strictly before its
+ * position. Within a file, a position with an event number compares by number
+ * (the collector's order, which is Kafka's and the follow's: in a CRI file a
+ * line of one stream can be finished, and numbered, before an earlier-starting
+ * partial line of the other); one without (lines of older collectors), by
+ * offset.
+ */
+function positionClause(e: string, [seq, off, n]: Position, side: 'after' | 'upTo' | 'before'): object {
+  const cmp = side === 'after' ? 'gt' : side === 'upTo' ? 'lte' : 'lt';
+  const inFile = n === undefined ? { range: { off: { [cmp]: off } } } : { range: { n: { [cmp]: n } } };
   return {
     bool: {
       filter: [{ term: { executorId: e } }],
-      should: [
-        { range: { fileSeq: later ? { gt: seq } : { lt: seq } } },
-        { bool: { filter: [{ term: { fileSeq: seq } }, { range: { off: later ? { gt: off } : { lte: off } } }] } },
-      ],
+      should: [{ range: { fileSeq: side === 'after' ? { gt: seq } : { lt: seq } } }, { bool: { filter: [{ term: { fileSeq: seq } }, inFile] } }],
       minimum_should_match: 1,
     },
   };
@@ -195,8 +204,8 @@ function lineQuery(f: LineFilter): object {
     filter.push({ bool: { should: Object.entries(f.upTo).map(([e, p]) => positionClause(e, p, 'upTo')), minimum_should_match: 1 } });
   }
   if (f.before) {
-    for (const [e, [seq, off]] of Object.entries(f.before)) {
-      filter.push({ bool: { should: [{ bool: { must_not: [{ term: { executorId: e } }] } }, positionClause(e, [seq, off - 1], 'upTo')], minimum_should_match: 1 } });
+    for (const [e, p] of Object.entries(f.before)) {
+      filter.push({ bool: { should: [{ bool: { must_not: [{ term: { executorId: e } }] } }, positionClause(e, p, 'before')], minimum_should_match: 1 } });
     }
   }
   const must: object[] = [];
@@ -261,7 +270,7 @@ export function createStore(o: StoreOptions): Store {
           ...(page.positionsOnly ? { _source: { includes: ['executorId', 'fileSeq', 'off', 'n'] } } : {}),
           size: page.size,
           query: lineQuery(f) as never,
-          sort: sortBy(SORT[page.order], backward ? 'desc' : 'asc') as never,
+          sort: (page.byNumber ? BY_NUMBER : sortBy(SORT[page.order], backward ? 'desc' : 'asc')) as never,
           ...(cursor ? { search_after: cursor } : {}),
           track_total_hits: false,
         });
@@ -279,7 +288,7 @@ export function createStore(o: StoreOptions): Store {
           aggs: {
             ex: {
               terms: { field: 'executorId', size: maxExecutors },
-              aggs: { last: { top_hits: { size: 1, sort: sortBy(['fileSeq', 'off'], 'desc') as never, _source: ['fileSeq', 'off', 'n'] } } },
+              aggs: { last: { top_hits: { size: 1, sort: [{ fileSeq: { order: 'desc' } }, { n: { order: 'desc', missing: '_last', unmapped_type: 'long' } }, { off: { order: 'desc' } }] as never, _source: ['fileSeq', 'off', 'n'] } } },
             },
           },
         });

@@ -27,7 +27,7 @@ test('a gap holds that executor only; the lines are sent in order once the gap f
   assert.deepEqual(ns(r.send), ['1:0/1', '2:0/1', '2:0/2']);
   assert.deepEqual(r.missing, []);
   assert.equal(gate.holding, true);
-  assert.deepEqual(gate.holds(), { '1': [0, 300] }, 'only executor 1 lines before line 3 are asked for next');
+  assert.deepEqual(gate.holds(), { '1': [0, 300, 3] }, 'only executor 1 lines before line 3 are asked for next');
   assert.deepEqual(gate.pos['1'], [0, 100, 1], 'the position stops before the gap');
   now = 500;
   r = gate.take([line('1', 2)]);
