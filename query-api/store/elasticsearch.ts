@@ -172,7 +172,9 @@ const BY_NUMBER = [{ fileSeq: { order: 'asc' } }, { n: { order: 'asc', missing: 
  */
 function positionClause(e: string, [seq, off, n]: Position, side: 'after' | 'upTo' | 'before'): object {
   const cmp = side === 'after' ? 'gt' : side === 'upTo' ? 'lte' : 'lt';
-  const inFile = n === undefined ? { range: { off: { [cmp]: off } } } : { range: { n: { [cmp]: n } } };
+  // A file continued by a newer collector holds unnumbered lines before numbered ones.
+  const byNumber = side === 'after' ? { range: { n: { gt: n } } } : { bool: { should: [{ range: { n: { [cmp]: n } } }, { bool: { must_not: [{ exists: { field: 'n' } }] } }], minimum_should_match: 1 } };
+  const inFile = n === undefined ? { range: { off: { [cmp]: off } } } : byNumber;
   return {
     bool: {
       filter: [{ term: { executorId: e } }],

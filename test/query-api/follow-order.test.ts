@@ -40,13 +40,14 @@ after(async () => {
 
 const T = Date.now() - 60_000;
 
-/** Stores line number `num` of executor 1's file 0 at byte `off`, searchable at once. */
-async function put(num: number, off: number): Promise<void> {
-  const src = { podUid: 'uid-1', fileId: 'file-1' };
+/** Stores line number `num` (none: a line of an older collector) of an executor's file 0 at byte `off`, searchable at once. */
+async function put(num: number | undefined, off: number, executorId = '1'): Promise<void> {
+  const src = { podUid: `uid-${executorId}`, fileId: `file-${executorId}` };
   const doc: LineDoc = {
-    '@timestamp': T + num, ingested: T + num, lid: lineId(src, off), appType: 'spark', appId, executorId: '1', role: 'executor',
-    file: '/logs/spark.log', fileId: 'file-1', fileSeq: 0, off, n: num, message: `line ${num}`,
+    '@timestamp': T + off, ingested: T + off, lid: lineId(src, off), appType: 'spark', appId, executorId, role: 'executor',
+    file: '/logs/spark.log', fileId: src.fileId, fileSeq: 0, off, message: num === undefined ? `old ${off}` : `line ${num}`,
   };
+  if (num !== undefined) doc.n = num;
   await es(esUrl, `/${dailyIndex(n, doc['@timestamp'])}/_doc/${doc.lid}?refresh=true`, doc, 'PUT');
 }
 
@@ -91,4 +92,27 @@ test('the follow sends every line in its number\'s order, waits at a gap, and re
   await reading;
   assert.deepEqual(got, ['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6', 'line 8']);
   assert.deepEqual(warnings.map((w) => [w.code, w.from, w.to]), [['LINES_MISSING', 7, 7]]);
+});
+
+test('a file continued by an upgraded collector: its older, unnumbered lines come first, in the history and the follow', { timeout: 60_000 }, async () => {
+  await put(undefined, 0, '2');
+  await put(undefined, 100, '2');
+  await put(0, 200, '2');
+  await put(1, 300, '2');
+  const got: string[] = [];
+  const ctl = new AbortController();
+  const res = await fetch(`${base}/api/v1/apps/${appId}/executors/2/follow?tail=10`, { signal: ctl.signal });
+  const reading = (async () => {
+    try {
+      for await (const ev of readEvents(res.body!)) if (ev.event === 'lines') got.push(...(JSON.parse(ev.data) as { lines: { message: string }[] }).lines.map((l) => l.message));
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err;
+    }
+  })();
+  await waitUntil(() => got.length === 4, { what: 'the history', state: () => JSON.stringify(got) });
+  await put(2, 400, '2');
+  await waitUntil(() => got.length === 5, { what: 'the next line', state: () => JSON.stringify(got) });
+  ctl.abort();
+  await reading;
+  assert.deepEqual(got, ['old 0', 'old 100', 'line 0', 'line 1', 'line 2']);
 });
