@@ -89,6 +89,8 @@ export class Tailer {
   private readonly lingerMs: number;
   /** The tracked files in a stable array (rebuilt when the set changes), so a poll does not copy the map. */
   private order: Tracked[] | undefined;
+  /** Whether two tracked files share a name (a rotation's predecessor and successor): set with `order`. */
+  private rotating = false;
   /** Names the last scan listed that lead to no file (dangling symlinks): only the poll would see them resolve. */
   private dangling: string[] = [];
   /**
@@ -197,32 +199,31 @@ export class Tailer {
     let budget = this.o.maxRoundBytes;
     let bytesRead = 0;
     let drained = true;
-    const order = (this.order ??= [...this.files.values()]);
+    if (!this.order) {
+      this.order = [...this.files.values()];
+      this.rotating = new Set(this.order.map((t) => t.entry.file)).size < this.order.length;
+    }
+    const order = this.order;
     this.rr = (this.rr + 1) % Math.max(1, order.length);
     // Rotation: a file found at a name another tracked file had (spark.log after spark.log ->
     // spark.log.1) is its successor. It is read only once every predecessor is read to its end
     // and its last event closed, so an executor's events reach Kafka in file order across a
     // rotation too (its successor's events first would let a reader pass the old file's last
-    // ones). Files of one name are visited oldest first; names take turns as before.
-    const byName = new Map<string, Tracked[]>();
+    // ones). Files of one name are visited oldest first; names take turns as before. Without
+    // two files of one name (no rotation since they were found) the poll allocates nothing for it.
+    const visit = this.rotating ? this.byName(order) : undefined;
+    let unfinished: Set<string> | undefined;
     for (let k = 0; k < order.length; k++) {
-      const t = order[(k + this.rr) % order.length]!;
-      const same = byName.get(t.entry.file);
-      if (same) same.push(t);
-      else byName.set(t.entry.file, [t]);
-    }
-    const unfinished = new Set<string>();
-    for (const same of byName.values()) if (same.length > 1) same.sort((a, b) => a.entry.fileSeq - b.entry.fileSeq);
-    for (const t of [...byName.values()].flat()) {
+      const t = visit ? visit.files[k]! : order[(k + this.rr) % order.length]!;
       const entryBefore = t.entry;
       const name = t.entry.file;
-      if (unfinished.has(name)) {
+      if (unfinished?.has(name)) {
         // A predecessor is not read to its end yet: nothing of this file before it.
         safe.push([t, t.entry, t.decoder.safeOffset(), t.decoder.safeNumber()]);
         drained = false;
         continue;
       }
-      const superseded = (byName.get(name)?.at(-1) ?? t) !== t;
+      const superseded = visit?.superseded.has(t) === true;
       try {
         // Plain numbers: the size is all a poll needs (BigInt stats allocate a BigInt per field).
         t.size = (await t.fh.stat()).size;
@@ -245,7 +246,7 @@ export class Tailer {
       } catch (err) {
         t.log.error({ event: 'fileReadError', err }, 'reading failed; retrying on the next poll');
         drained = false;
-        unfinished.add(name);
+        if (visit) (unfinished ??= new Set()).add(name);
         continue;
       }
       const atEnd = t.decoder.pos >= t.size;
@@ -257,7 +258,7 @@ export class Tailer {
       safe.push([t, t.entry, t.decoder.safeOffset(), t.decoder.safeNumber()]);
       if (!atEnd || t.decoder.hasOpen()) {
         drained = false;
-        unfinished.add(name);
+        if (visit) (unfinished ??= new Set()).add(name);
       } else if (t.gone && idle && t.entry === entryBefore) release.push(t);
     }
     // A source's files in the order they were found (rotated before current), whatever file the
@@ -282,6 +283,24 @@ export class Tailer {
         return release.length;
       },
     };
+  }
+
+  /** This poll's visiting order: round-robin over names, each name's files oldest first; and the files a newer one of their name supersedes. */
+  private byName(order: Tracked[]): { files: Tracked[]; superseded: Set<Tracked> } {
+    const groups = new Map<string, Tracked[]>();
+    for (let k = 0; k < order.length; k++) {
+      const t = order[(k + this.rr) % order.length]!;
+      const same = groups.get(t.entry.file);
+      if (same) same.push(t);
+      else groups.set(t.entry.file, [t]);
+    }
+    const superseded = new Set<Tracked>();
+    for (const same of groups.values()) {
+      if (same.length < 2) continue;
+      same.sort((a, b) => a.entry.fileSeq - b.entry.fileSeq);
+      for (const t of same.slice(0, -1)) superseded.add(t);
+    }
+    return { files: [...groups.values()].flat(), superseded };
   }
 
   async close(): Promise<void> {
@@ -400,6 +419,7 @@ export class Tailer {
     this.counts.truncations++;
     t.log.warn({ event: 'fileTruncated', why, oldFileId: t.entry.fileId }, 'file truncated (copytruncate?): reading it again from 0 under a new file id');
     t.entry = this.newEntry(t.entry.path, t.entry.dev, t.entry.ino);
+    this.order = undefined; // its name may have changed (renamed before it was truncated)
     t.src = this.source(t.entry);
     t.log = this.o.log.child({ file: t.entry.path, fileId: t.entry.fileId });
     t.decoder = new FileDecoder(this.o.decoder, 0, this.o.stats);

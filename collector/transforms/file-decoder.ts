@@ -7,11 +7,12 @@ import { MultilineJoiner, type MultilineOptions } from './multiline.js';
 // Bytes of one file -> finished events: lines, then CRI records (partials
 // joined), then multiline events. safeOffset() is where a restart must begin
 // re-reading so that every event comes out with the same boundaries again:
-// the first byte of anything still open. Each event is numbered (`n`, 0 from
-// the file's start, one more per event; takenFrom): a reader that sees n = 7 after n = 5
-// knows an event of the file is not visible yet, which a byte offset cannot
-// tell. safeNumber() is the number a restart at safeOffset() gives its first
-// event, so a re-sent event keeps its number as it keeps its offset.
+// the first byte of anything still open. Events are numbered (0 from the
+// file's start, one more per event; takenFrom is the first of a take()): a
+// reader that sees 7 after 5 knows an event of the file is not visible yet,
+// which a byte offset cannot tell. safeNumber() is the number a restart at
+// safeOffset() gives its first event, so a re-sent event keeps its number as
+// it keeps its offset.
 
 export type Format = 'auto' | 'plain' | 'cri';
 
@@ -110,7 +111,8 @@ export class FileDecoder {
     const safe = this.safeOffset();
     let later = 0;
     for (const off of this.ahead) if (off >= safe) later++;
-    return this.nextN - this.out.filter((e) => e.off >= safe).length - later;
+    for (const e of this.out) if (e.off >= safe) later++;
+    return this.nextN - later;
   }
 
   /** The number of the first event the last take() returned (the rest count up from it). */
