@@ -149,12 +149,25 @@ export function createKafkaSource(o: KafkaSourceOptions): KafkaSource {
         // timeout's scale instead: long enough for a busy broker, short enough to retry.
         // false: another process (the setup Job, an aggregator starting beside it) made them first.
         const created = topics.length > 0 && (await a.createTopics({ topics, waitForLeaders: true, timeout: Math.max(30_000, o.sessionTimeoutMs) }));
-        const meta = await a.fetchTopicMetadata({ topics: wanted });
-        return await Promise.all(wanted.map(async (topic) => {
-          const count = meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-          const ends = await a.fetchTopicOffsets(topic);
-          return { topic, partitions: count, created: created && topics.some((t) => t.topic === topic), written: ends.some((p) => Number(p.high) > 0) };
-        }));
+        // A topic just made (here or by another process) may not be in every broker's metadata
+        // yet: its partitions read as none, or its offsets as "not hosted here". Read again,
+        // with backoff, for up to 15 s before it counts as a failure (one CI run's setup failed
+        // 1.3 s in, with no retry in its caller).
+        const deadline = Date.now() + 15_000;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const meta = await a.fetchTopicMetadata({ topics: wanted });
+            return await Promise.all(wanted.map(async (topic) => {
+              const count = meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+              if (count === 0) throw Object.assign(new Error(`topic ${topic} has no partitions in the metadata yet`), { retriable: true });
+              const ends = await a.fetchTopicOffsets(topic);
+              return { topic, partitions: count, created: created && topics.some((t) => t.topic === topic), written: ends.some((p) => Number(p.high) > 0) };
+            }));
+          } catch (err) {
+            if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+            await sleep(backoffMs({ initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 }, attempt));
+          }
+        }
       } catch (err) {
         throw new KafkaSourceError('KAFKA_ADMIN_FAILED', `creating topics failed: ${(err as Error).message}`, true, { cause: err });
       }
