@@ -207,7 +207,10 @@ test('Flink 2.3 in native Kubernetes application mode: every event of every pod 
   const app = (await api<{ appType: string; executors: ApiExecutor[] }>(sparklogs, `/api/v1/apps/${clusterId}`))!;
   writeFileSync(join(artifacts, 'app.json'), JSON.stringify(app, null, 2));
   assert.equal(app.appType, 'flink');
-  assert.deepEqual(new Set(app.executors.map((e) => e.executorId)), new Set([...pods.keys()].map(executorOf)));
+  // A pod is known to the node collector that watches its node: one Flink gave up before the
+  // scheduler bound it (a CI run: taskmanager-1-3, never on a node) has no executor.
+  const bound = [...pods.keys()].filter((n) => pods.get(n)!.node);
+  assert.deepEqual(new Set(app.executors.map((e) => e.executorId)), new Set(bound.map(executorOf)), `pods: ${[...pods].map(([n, p]) => `${n}@${p.node ?? 'unbound'}`).join(', ')}`);
   for (const e of app.executors) {
     const name = e.executorId === 'jobmanager' ? jm[0]![0] : e.executorId;
     assert.equal(e.pod, name, `${e.executorId}: pod`);
@@ -242,7 +245,7 @@ test('Flink 2.3 in native Kubernetes application mode: every event of every pod 
   assert.match(apps, new RegExp(`^${clusterId}\\s+flink\\s`, 'm'), 'sparklogs apps --type flink lists the cluster id');
   const table = await sparklogsCli(sparklogs, ['executors', clusterId]);
   writeFileSync(join(artifacts, 'executors.txt'), table);
-  for (const name of pods.keys()) assert.match(table, new RegExp(`^${executorOf(name)}\\s`, 'm'), `sparklogs executors lists ${executorOf(name)}`);
+  for (const name of bound) assert.match(table, new RegExp(`^${executorOf(name)}\\s`, 'm'), `sparklogs executors lists ${executorOf(name)}`);
   assert.match(table, new RegExp(`^${victim}\\s.*removed \\(Deleted, exit 143`, 'm'), 'sparklogs executors: how the deleted TaskManager ended');
   const victimLog = await sparklogsCli(sparklogs, ['logs', clusterId, '-e', victim]);
   assert.equal(victimLog.split('\n').filter((l) => l.includes('sparklogs-marker')).length, [...markerGroups(served.get(victim)!, clusterId).values()].flat().length, 'sparklogs logs -e <deleted pod> prints every marker');
