@@ -53,12 +53,27 @@ export FLINK_HOME FLINK_CONF_DIR FLINK_LIB_DIR FLINK_OPT_DIR FLINK_PLUGINS_DIR F
 
 die() { echo "flink-entrypoint: $*" >&2; exit 1; }
 
-# Runs CMD... as this PID 1's child (or execs it when this is not PID 1).
+# stdio_start/stdio_finish (beside this script in the image): the copies of
+# stdout and stderr that env.stdout-err.redirect-to-file asks for.
+# shellcheck source=stdio-capture.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/stdio-capture.sh"
+
+# Runs CMD... as this PID 1's child (or execs it when this is not PID 1 and
+# nothing is captured). With CAPTURE_OUT and CAPTURE_ERR set, the child's
+# stdout and stderr are copied into them (and to the console).
 run() {
-  if [ $$ -ne 1 ]; then
+  local capture=
+  if [ -n "${CAPTURE_OUT:-}" ] && stdio_start "$CAPTURE_OUT" "$CAPTURE_ERR"; then
+    capture=1
+  fi
+  if [ $$ -ne 1 ] && [ -z "$capture" ]; then
     exec "$@"
   fi
-  "$@" &
+  if [ -n "$capture" ]; then
+    "$@" >"$STDIO_OUT" 2>"$STDIO_ERR" &
+  else
+    "$@" &
+  fi
   local child=$! rc sig
   for sig in TERM INT HUP QUIT USR1 USR2; do
     # shellcheck disable=SC2064
@@ -79,6 +94,7 @@ run() {
     wait "$child" 2>/dev/null || rc2=$?
     [ "$rc2" -eq 127 ] || rc=$rc2
   fi
+  [ -z "$capture" ] || stdio_finish
   exit "$rc"
 }
 
@@ -176,8 +192,18 @@ start() {
   local opts
   # Flink evaluates the options once more (variables such as $HOSTNAME in them).
   opts=$(eval echo "$FLINK_ENV_JAVA_OPTS $role_opts")
+  # env.stdout-err.redirect-to-file, as flink-console.sh: stdout and stderr into
+  # <log>.out and <log>.err (what the web UI's Stdout tab and the sparklogs
+  # sidecar read), the log4j console appender off so that they hold no log
+  # line twice. Unlike Flink's script, the console keeps a copy of both.
+  local quiet=()
+  if [ "$(config_get env.stdout-err.redirect-to-file false)" = true ] && [ -w "$FLINK_LOG_DIR" ]; then
+    CAPTURE_OUT=${log%.log}.out
+    CAPTURE_ERR=${log%.log}.err
+    quiet=(-Dconsole.log.level=OFF)
+  fi
   # shellcheck disable=SC2206
-  local cmd=("$JAVA" ${JVM_ARGS:-} $opts
+  local cmd=("$JAVA" ${JVM_ARGS:-} $opts "${quiet[@]}"
     "-Dlog.file=$log"
     "-Dlog4j.configuration=file:$FLINK_CONF_DIR/log4j-console.properties"
     "-Dlog4j.configurationFile=file:$FLINK_CONF_DIR/log4j-console.properties"
@@ -224,8 +250,18 @@ client() {
   mkdir -p "$FLINK_LOG_DIR" 2>/dev/null || true
   local log="$FLINK_LOG_DIR/flink-$IDENT-client-$HOST.log" opts
   opts=$(eval echo "$FLINK_ENV_JAVA_OPTS ${FLINK_ENV_JAVA_OPTS_CLI:-$(config_get env.java.opts.client "")}")
+  # env.stdout-err.redirect-to-file, as flink-console.sh: stdout and stderr into
+  # <log>.out and <log>.err (what the web UI's Stdout tab and the sparklogs
+  # sidecar read), the log4j console appender off so that they hold no log
+  # line twice. Unlike Flink's script, the console keeps a copy of both.
+  local quiet=()
+  if [ "$(config_get env.stdout-err.redirect-to-file false)" = true ] && [ -w "$FLINK_LOG_DIR" ]; then
+    CAPTURE_OUT=${log%.log}.out
+    CAPTURE_ERR=${log%.log}.err
+    quiet=(-Dconsole.log.level=OFF)
+  fi
   # shellcheck disable=SC2206
-  local cmd=("$JAVA" ${JVM_ARGS:-} $opts
+  local cmd=("$JAVA" ${JVM_ARGS:-} $opts "${quiet[@]}"
     "-Dlog.file=$log"
     "-Dlog4j.configuration=file:$FLINK_CONF_DIR/log4j-cli.properties"
     "-Dlog4j.configurationFile=file:$FLINK_CONF_DIR/log4j-cli.properties"

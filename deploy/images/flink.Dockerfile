@@ -11,7 +11,8 @@
 # Context: lib/, opt/, plugins/ (the distribution), bin/bash-java-utils.jar
 # (Flink's memory calculation), conf/ (Flink's default config.yaml,
 # log4j-console.properties and log4j-cli.properties; in native Kubernetes mode
-# the client's conf replaces it through a ConfigMap), bin/flink-entrypoint.sh,
+# the client's conf replaces it through a ConfigMap), bin/flink-entrypoint.sh
+# (and bin/stdio-capture.sh, which it sources),
 # RELEASE and examples/streaming/sparklogs-flink-e2e-job.jar (the end-to-end
 # test job: local:///opt/flink/examples/streaming/sparklogs-flink-e2e-job.jar).
 # Like Flink's official image: FLINK_HOME=/opt/flink, user flink (uid 9999),

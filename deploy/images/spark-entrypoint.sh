@@ -23,6 +23,10 @@
 # Also honoured: JAVA_HOME (else the java on PATH), HADOOP_CONF_DIR and
 # SPARK_EXTRA_CLASSPATH (added to the class path), SPARK_DIST_CLASSPATH (appended).
 #
+# SPARKLOGS_STDIO_DIR: copy the JVM's stdout and stderr into $dir/stdout and
+# $dir/stderr as well as the console (stdio-capture.sh; at most
+# SPARKLOGS_STDIO_MAX_BYTES each), for the sparklogs sidecar to ship.
+#
 # Signals: when this script is the container's PID 1 it stays PID 1 and runs
 # the JVM as its child, forwarding TERM, INT, HUP, QUIT, USR1 and USR2 to it
 # (a JVM that is PID 1 gets no default signal handling from the kernel, and no
@@ -35,6 +39,12 @@ SPARK_HOME=${SPARK_HOME:-/opt/spark}
 export SPARK_HOME
 
 die() { echo "spark-entrypoint: $*" >&2; exit 1; }
+
+# stdio_start/stdio_finish: the JVM's stdout and stderr copied into files for
+# the sparklogs sidecar when SPARKLOGS_STDIO_DIR is set (the pod templates set
+# it), e.g. a job's println. Beside this script in the image.
+# shellcheck source=stdio-capture.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/stdio-capture.sh"
 
 # An arbitrary uid (runAsUser) needs a passwd entry: Hadoop's login code,
 # which Spark runs, fails with "invalid null input: name" without one.
@@ -63,13 +73,24 @@ export SPARK_SCALA_VERSION=${core%%-*}
 
 conf_dir=${SPARK_CONF_DIR:-$SPARK_HOME/conf}
 
-# Runs CMD... as this PID 1's child (or execs it when this is not PID 1).
+# Runs CMD... as this PID 1's child (or execs it when this is not PID 1 and
+# nothing is captured).
 run() {
   echo "spark-entrypoint: $*" >&2
-  if [ $$ -ne 1 ]; then
+  local capture=
+  if [ -n "${SPARKLOGS_STDIO_DIR:-}" ] && stdio_start "$SPARKLOGS_STDIO_DIR/stdout" "$SPARKLOGS_STDIO_DIR/stderr"; then
+    capture=1
+  fi
+  if [ $$ -ne 1 ] && [ -z "$capture" ]; then
     exec "$@"
   fi
-  "$@" &
+  if [ -n "$capture" ]; then
+    # log4j2.properties' console appender writes to SPARKLOGS_CONSOLE: the
+    # container's own stderr (fd 4), so log lines are not copied as stderr.
+    SPARKLOGS_CONSOLE=/proc/self/fd/4 "$@" 4>&2 >"$STDIO_OUT" 2>"$STDIO_ERR" &
+  else
+    "$@" &
+  fi
   local child=$! rc sig
   for sig in TERM INT HUP QUIT USR1 USR2; do
     # shellcheck disable=SC2064
@@ -91,6 +112,7 @@ run() {
     wait "$child" 2>/dev/null || rc2=$?
     [ "$rc2" -eq 127 ] || rc=$rc2
   fi
+  [ -z "$capture" ] || stdio_finish
   exit "$rc"
 }
 

@@ -7,7 +7,8 @@
 # or on a machine with no registry (buildah, local JRE base):
 #   deploy/local/images build-one deploy/images/spark.Dockerfile "$(deploy/local/spark image-context 4.2.0)" sparklogs/spark:4.2.0
 # Context: jars/ (Spark and its dependencies), conf/, RELEASE,
-# spark-entrypoint.sh (the driver and executor roles, see that file) and
+# spark-entrypoint.sh (the driver and executor roles, see that file),
+# stdio-capture.sh (which it sources: stdout and stderr for the sidecar) and
 # examples/jars/sparklogs-e2e-job.jar (the end-to-end test job:
 # local:///opt/spark/examples/jars/sparklogs-e2e-job.jar).
 # The base needs bash, coreutils and a Java 17+ runtime (JAVA_HOME, or java on PATH).
@@ -30,6 +31,7 @@ COPY conf /opt/spark/conf
 COPY examples /opt/spark/examples
 COPY RELEASE /opt/spark/RELEASE
 COPY spark-entrypoint.sh /opt/spark/spark-entrypoint.sh
+COPY stdio-capture.sh /opt/spark/stdio-capture.sh
 WORKDIR /opt/spark/work-dir
 USER 185
 ENTRYPOINT ["/opt/spark/spark-entrypoint.sh"]
