@@ -56,7 +56,8 @@ test('identity comes from the labels Spark sets and the pod itself (Downward API
 
 test('log4j2 writes to the console and to a rolling file in the directory the collector reads', () => {
   const appenders = [...log4j2].filter(([k]) => /^appender\.[^.]+\.type$/.test(k)).map(([k, v]) => ({ id: k.split('.')[1]!, type: v }));
-  assert.ok(appenders.some((a) => a.type === 'Console'), 'console appender (kubectl logs keeps working)');
+  // The console: the container's stderr by path (the image's entrypoint may point it at its own stderr, fd 4).
+  assert.ok(appenders.some((a) => a.type === 'File' && log4j2.get(`appender.${a.id}.fileName`) === '${env:SPARKLOGS_CONSOLE:-/dev/stderr}'), 'console appender (kubectl logs keeps working)');
   const files = appenders.filter((a) => a.type === 'RollingFile');
   assert.equal(files.length, 1);
   const id = files[0]!.id;
@@ -73,6 +74,12 @@ test('log4j2 writes to the console and to a rolling file in the directory the co
     const config = loadAs(SERVICES['sparklogs/collector']!, collector, resolveEnv(collector, ns, objects).env);
     for (const f of [fileName, rolled]) assert.ok(collectorReads(config.paths as string[], f), `${role}: SPARKLOGS_PATHS ${String(config.paths)} misses ${f}`);
     assert.equal(config.format, 'plain');
+    // stdout and stderr: the entrypoint copies them into SPARKLOGS_STDIO_DIR; the collector reads them as streams.
+    const stdio = main.env?.find((e) => e.name === 'SPARKLOGS_STDIO_DIR')?.value;
+    assert.equal(stdio, dirname(fileName), `${role}: ${main.name} copies stdout and stderr into the shared directory`);
+    assert.ok(collectorReads((config.stdoutPaths ?? []) as string[], `${stdio}/stdout`), `${role}: SPARKLOGS_STDOUT_PATHS ${String(config.stdoutPaths)} misses ${stdio}/stdout`);
+    assert.ok(collectorReads((config.stderrPaths ?? []) as string[], `${stdio}/stderr`), `${role}: SPARKLOGS_STDERR_PATHS ${String(config.stderrPaths)} misses ${stdio}/stderr`);
+    assert.ok(!collectorReads(config.paths as string[], `${stdio}/stdout`) && !collectorReads(config.paths as string[], `${stdio}/stderr`), `${role}: SPARKLOGS_PATHS also matches stdout or stderr`);
   }
 });
 

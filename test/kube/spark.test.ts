@@ -37,6 +37,7 @@ interface ApiLine {
   mdc?: Record<string, string>;
   pod?: string;
   node?: string;
+  stream?: string;
 }
 
 
@@ -53,11 +54,12 @@ async function api<T>(path: string): Promise<T> {
   }
 }
 
-async function executorLines(appId: string, executorId: string): Promise<ApiLine[]> {
+/** Every line of an executor (its log, then its stderr and stdout), or of one stream. */
+async function executorLines(appId: string, executorId: string, stream?: 'stdout' | 'stderr'): Promise<ApiLine[]> {
   const out: ApiLine[] = [];
   let after: string | undefined;
   for (let i = 0; i < 1000; i++) {
-    const q = new URLSearchParams({ size: '1000', ...(after ? { after } : {}) });
+    const q = new URLSearchParams({ size: '1000', ...(stream ? { stream } : {}), ...(after ? { after } : {}) });
     const body = await api<{ lines: ApiLine[]; next?: string }>(`/api/v1/apps/${appId}/executors/${encodeURIComponent(executorId)}/logs?${q}`);
     out.push(...body.lines);
     if (!body.next || body.lines.length === 0) return out;
@@ -67,6 +69,11 @@ async function executorLines(appId: string, executorId: string): Promise<ApiLine
 }
 
 const MARKER = /^sparklogs-marker app=(\S+) stage=(\d+) partition=(\d+) attempt=(\d+) seq=(\d+)\/(\d+)$/;
+// What the job prints on stdout and stderr (not through log4j).
+const STDOUT = /^sparklogs-stdout app=(\S+) stage=(\d+) partition=(\d+) attempt=(\d+) seq=(\d+)\/(\d+)$/;
+const STDERR = /^sparklogs-stderr app=(\S+) stage=(\d+) partition=(\d+) attempt=(\d+) seq=(\d+)\/(\d+)$/;
+/** The log file's lines: those of no stream. */
+const logOnly = (lines: ApiLine[]) => lines.filter((l) => l.stream === undefined);
 const TASK = /^sparklogs-task stage=(\d+) partition=(\d+) attempt=(\d+) executor=(\S+) status=(\w+)/;
 
 interface TaskEnd { key: string; executor: string; status: string }
@@ -235,7 +242,7 @@ for (const run of RUNS) {
 
     // Served once the pipeline has caught up: the driver's last line, and every attempt's markers.
     const driverDone = await waitFor('the driver\'s last line served', async () => {
-      const lines = await executorLines(appId, 'driver');
+      const lines = logOnly(await executorLines(appId, 'driver'));
       return lines.some((l) => l.message.startsWith('sparklogs-job done')) ? lines : undefined;
     }, 3 * 60_000, 2000);
     const ends = taskEnds(driverDone);
@@ -244,14 +251,17 @@ for (const run of RUNS) {
     assert.ok(executors.length >= 3, `dynamic allocation brought new executors after the idle pause: ${executors.join(', ')}`);
     const served = new Map<string, ApiLine[]>();
     await waitFor('every task attempt\'s markers served', async () => {
-      for (const id of executors) served.set(id, await executorLines(appId, id));
+      for (const id of executors) served.set(id, logOnly(await executorLines(appId, id)));
       return ends.every((e) => markerGroups(served.get(e.executor)!, appId).has(e.key)) ? true : undefined;
     }, 3 * 60_000, 3000);
     // A little longer, so that a line arriving late (a duplicate, a stray) would be seen.
     await new Promise((res) => setTimeout(res, 5000));
-    for (const id of executors) served.set(id, await executorLines(appId, id));
-    served.set('driver', await executorLines(appId, 'driver'));
-    writeFileSync(join(artifacts, 'served.json'), JSON.stringify(Object.fromEntries(served), null, 1));
+    const wholeOf = new Map<string, ApiLine[]>();
+    for (const id of [...executors, 'driver']) {
+      wholeOf.set(id, await executorLines(appId, id));
+      served.set(id, logOnly(wholeOf.get(id)!));
+    }
+    writeFileSync(join(artifacts, 'served.json'), JSON.stringify(Object.fromEntries(wholeOf), null, 1));
 
     // Exactly once, in order, on the executor the driver says ran the attempt.
     const attemptsOf = new Map<string, Set<string>>();
@@ -274,6 +284,56 @@ for (const run of RUNS) {
       return s + Number(stagePhase.split(':')[2]);
     }, 0);
     assert.equal(markers, expected, 'every marker of every attempt');
+
+    // stdout and stderr: what the job printed, as streams of their own, once and in order, on the
+    // executor that ran the attempt (deleted pods included), and no log line copied into them.
+    const printedOn = async (id: string, stream: 'stdout' | 'stderr') => {
+      const lines = await executorLines(appId, id, stream);
+      assert.ok(lines.every((l) => l.stream === stream), `executor ${id}: --stream ${stream} gives ${stream} only`);
+      assert.deepEqual(lines.filter((l) => /sparklogs-(marker|task|phase|job) /.test(l.message)).map((l) => l.message.slice(0, 160)), [], `executor ${id}: log lines in its ${stream}`);
+      return lines;
+    };
+    const byAttempt = (lines: ApiLine[], re: RegExp) => {
+      const out = new Map<string, number[]>();
+      for (const l of lines) {
+        const m = re.exec(l.message);
+        if (!m) continue;
+        assert.equal(m[1], appId, `a line of another app: ${l.message}`);
+        const key = `${m[2]}/${m[3]}/${m[4]}`;
+        out.set(key, [...(out.get(key) ?? []), Number(m[5])]);
+      }
+      return out;
+    };
+    let printedLines = 0;
+    for (const id of executors) {
+      const out = byAttempt(await printedOn(id, 'stdout'), STDOUT);
+      const err = byAttempt(await printedOn(id, 'stderr'), STDERR);
+      for (const key of attemptsOf.get(id) ?? []) {
+        const of = markerGroups(served.get(id)!, appId).get(key)!.of;
+        assert.deepEqual(out.get(key) ?? [], Array.from({ length: Math.floor(of / 10) }, (_, i) => (i + 1) * 10), `executor ${id}, attempt ${key}: stdout lines in order`);
+        printedLines += out.get(key)?.length ?? 0;
+      }
+      assert.deepEqual([...out.keys()].filter((k) => !attemptsOf.get(id)?.has(k)), [], `executor ${id}: stdout of attempts that ran elsewhere`);
+      // Each attempt's last line on stderr: every succeeded one has it (the failed ones threw, or were killed, before it).
+      for (const e of ends) if (e.executor === id && e.status === 'SUCCESS') assert.ok(err.has(e.key), `executor ${id}: the stderr line of attempt ${e.key}`);
+      for (const [key, seqs] of err) {
+        assert.ok(attemptsOf.get(id)?.has(key), `executor ${id}: stderr of attempt ${key}, which ran elsewhere`);
+        assert.equal(seqs.length, 1, `executor ${id}, attempt ${key}: its stderr line once`);
+      }
+    }
+    assert.ok(printedLines >= 30, `stdout lines served: ${printedLines}`);
+    const driverOut = await printedOn('driver', 'stdout');
+    assert.deepEqual(driverOut.filter((l) => l.message.startsWith('sparklogs-stdout driver ')).map((l) => l.message), PHASES.map((_, i) => `sparklogs-stdout driver app=${appId} phase=${i}`), 'the driver\'s stdout, in order');
+    // printStackTrace on stderr: one event, frames and causes joined to it.
+    const traces = (await Promise.all(executors.map((id) => executorLines(appId, id, 'stderr')))).flat().filter((l) => l.message.startsWith('java.lang.IllegalStateException: sparklogs-e2e injected task failure'));
+    assert.equal(traces.length, 1, `the printed stack trace, one stderr event: ${traces.map((l) => l.message.slice(0, 200)).join(' | ')}`);
+    assert.match(traces[0]!.message, /\n\tat dev\.sparklogs\.e2e\.PhaseTask/);
+    assert.match(traces[0]!.message, /\nCaused by: java\.io\.IOException: sparklogs-e2e injected cause/);
+    // The three together are the executor's whole view.
+    for (const id of executors) {
+      const [out, err] = [await executorLines(appId, id, 'stdout'), await executorLines(appId, id, 'stderr')];
+      assert.equal(wholeOf.get(id)!.length, served.get(id)!.length + out.length + err.length, `executor ${id}: its log, stderr and stdout make up its lines`);
+    }
 
     // Spark's own lines keep their level and logger.
     const all = [...served.values()].flat();
@@ -364,7 +424,7 @@ for (const run of RUNS) {
       const r = await fetch(want, { redirect: 'manual' });
       assert.equal(r.headers.get('location'), `/#/apps/${encodeURIComponent(appId)}/logs?executor=${encodeURIComponent(e.id)}`);
       // What the page behind the link shows: every line of that executor, its pod long gone.
-      assert.equal((await executorLines(appId, e.id)).length, served.get(e.id)!.length, `executor ${e.id}: lines behind the history server's link`);
+      assert.equal((await executorLines(appId, e.id)).length, wholeOf.get(e.id)!.length, `executor ${e.id}: lines behind the history server's link`);
     }
     await spark(['stop', String(port)]);
   });

@@ -45,6 +45,10 @@ final class PhaseTask implements VoidFunction<Iterator<Integer>> {
     String where = "app=" + appId + " stage=" + stage + " partition=" + partition + " attempt=" + attempt;
     for (int i = 1; i <= lines; i++) {
       MARKER.info("sparklogs-marker {} seq={}/{}", where, i, lines);
+      if (i % 10 == 0) {
+        // A job's own console output, not a log line: the sidecar ships it as stdout.
+        System.out.println("sparklogs-stdout " + where + " seq=" + i + "/" + lines);
+      }
       if (spreadMs > 0) {
         // The i-th line at i/M of the spread: the task lasts spreadMs in all.
         Thread.sleep(spreadMs * i / lines - spreadMs * (i - 1) / lines);
@@ -53,11 +57,15 @@ final class PhaseTask implements VoidFunction<Iterator<Integer>> {
     if (lines == 0 && spreadMs > 0) {
       Thread.sleep(spreadMs);
     }
+    System.err.println("sparklogs-stderr " + where + " seq=" + lines + "/" + lines);
     // Only the first attempt of partition 0 in the stage's first attempt: the
     // retry succeeds, and only one executor is hit.
     boolean chosen = partition == 0 && attempt == 0 && ctx.stageAttemptNumber() == 0;
     if (chosen && kind.equals("fail")) {
-      throw injectedFailure(where);
+      RuntimeException failure = injectedFailure(where);
+      // As user code often does before rethrowing: the trace on stderr as well.
+      failure.printStackTrace();
+      throw failure;
     }
     if (chosen && kind.equals("oom")) {
       exhaustOffHeap(where, oomMib);

@@ -36,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * (logger dev.sparklogs.e2e.SparklogsE2EJob): {@code sparklogs-job start|done}
  * and {@code sparklogs-phase start|end}.
  *
+ * On stdout, not through log4j: every tenth marker of a task
+ * ({@code sparklogs-stdout app=... seq=<i>/<M>}) and the driver's
+ * {@code sparklogs-stdout driver app=<appId> phase=<index>}; on stderr, each task's
+ * {@code sparklogs-stderr app=... seq=<M>/<M>} at its end, and the injected
+ * failure's stack trace (printStackTrace) before it is thrown.
+ *
  * spark.task.maxFailures defaults to 8 here (Spark's default is 4) unless set:
  * the fail and oom phases each cost their task one attempt.
  */
@@ -151,6 +157,7 @@ public final class SparklogsE2EJob {
         Phase p = phases.get(i);
         long t0 = System.nanoTime();
         LOG.info("sparklogs-phase start index={} phase={}", i, p.spec);
+        System.out.println("sparklogs-stdout driver app=" + appId + " phase=" + i);
         run(jsc, appId, p);
         LOG.info("sparklogs-phase end index={} phase={} ms={}", i, p.spec, (System.nanoTime() - t0) / 1_000_000);
       }
