@@ -78,16 +78,16 @@ conf_dir=${SPARK_CONF_DIR:-$SPARK_HOME/conf}
 run() {
   echo "spark-entrypoint: $*" >&2
   local capture=
-  if [ -n "${SPARKLOGS_STDIO_DIR:-}" ] && stdio_start "$SPARKLOGS_STDIO_DIR/stdout" "$SPARKLOGS_STDIO_DIR/stderr"; then
+  if [ -n "${SPARKLOGS_STDIO_DIR:-}" ] && stdio_start "$SPARKLOGS_STDIO_DIR/stdout" "$SPARKLOGS_STDIO_DIR/stderr" console; then
     capture=1
   fi
   if [ $$ -ne 1 ] && [ -z "$capture" ]; then
     exec "$@"
   fi
   if [ -n "$capture" ]; then
-    # log4j2.properties' console appender writes to SPARKLOGS_CONSOLE: the
-    # container's own stderr (fd 4), so log lines are not copied as stderr.
-    SPARKLOGS_CONSOLE=/proc/self/fd/4 "$@" 4>&2 >"$STDIO_OUT" 2>"$STDIO_ERR" &
+    # log4j2.properties' console appender writes to SPARKLOGS_CONSOLE: relayed
+    # to the container's own stderr, so log lines are not copied as stderr.
+    SPARKLOGS_CONSOLE=$STDIO_CONSOLE "$@" 9>"$STDIO_CONSOLE" >"$STDIO_OUT" 2>"$STDIO_ERR" &
   else
     "$@" &
   fi

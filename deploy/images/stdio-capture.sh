@@ -1,10 +1,17 @@
+# shellcheck shell=bash
 # Copies a JVM's stdout and stderr into files the sparklogs sidecar ships,
 # keeping them on the container's console (`kubectl logs`). Sourced by the
 # images' entrypoints (spark-entrypoint.sh, flink-entrypoint.sh); bash.
 #
-#   stdio_start OUT_FILE ERR_FILE   start the copiers (before the JVM)
+#   stdio_start OUT_FILE ERR_FILE [console]   start the copiers (before the JVM)
 #   "$@" >"$STDIO_OUT" 2>"$STDIO_ERR" &   the JVM's streams go to them
 #   stdio_finish                     after the JVM ended: wait for the copies
+#
+# With `console`, STDIO_CONSOLE is one more FIFO, relayed to the console only
+# (the container's stderr), for a log4j appender that must not be copied: the
+# JVM opens it by path (SPARKLOGS_CONSOLE), and must also hold it open from its
+# start (`9>"$STDIO_CONSOLE"`), so that the relay ends when the JVM does.
+# (Not /proc/self/fd/N: a stream that is a socket cannot be opened by path.)
 #
 # Each stream is read by `tee`, which writes it to the console and to `head
 # -c`, which appends at most SPARKLOGS_STDIO_MAX_BYTES (default 64 MiB) per
@@ -19,6 +26,10 @@
 
 STDIO_PIDS=()
 STDIO_TMP=
+# The FIFOs the JVM's stdout and stderr go to (set by stdio_start, read by the entrypoint).
+STDIO_OUT=''
+STDIO_ERR=''
+STDIO_CONSOLE=''
 
 # stdio_copy IN OUT_FILE CONSOLE_FD: one stream, from the FIFO IN.
 stdio_copy() {
@@ -48,7 +59,7 @@ stdio_copy() {
 }
 
 stdio_start() {
-  local out=$1 err=$2 max=${SPARKLOGS_STDIO_MAX_BYTES:-67108864}
+  local out=$1 err=$2 console=${3:-} max=${SPARKLOGS_STDIO_MAX_BYTES:-67108864}
   case "$max" in '' | *[!0-9]*) echo "stdio-capture: SPARKLOGS_STDIO_MAX_BYTES must be a number of bytes, got '$max'" >&2; return 1 ;; esac
   local d
   for d in "${out%/*}" "${err%/*}"; do
@@ -66,7 +77,16 @@ stdio_start() {
   STDIO_PIDS+=($!)
   stdio_copy "$STDIO_TMP/err" "$err" 2 "$max" &
   STDIO_PIDS+=($!)
+  if [ -n "$console" ]; then
+    mkfifo "$STDIO_TMP/console" || return 1
+    cat <"$STDIO_TMP/console" >&2 &
+    STDIO_PIDS+=($!)
+    # shellcheck disable=SC2034
+    STDIO_CONSOLE=$STDIO_TMP/console
+  fi
+  # shellcheck disable=SC2034 # read by the sourcing entrypoint
   STDIO_OUT=$STDIO_TMP/out
+  # shellcheck disable=SC2034
   STDIO_ERR=$STDIO_TMP/err
 }
 
