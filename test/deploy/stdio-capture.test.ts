@@ -22,6 +22,8 @@ function run(cmd: string[], env: Record<string, string>): Promise<Ran> {
     const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
     let stdout = '';
     let stderr = '';
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
@@ -91,14 +93,8 @@ test('a process that keeps the streams open after the child ended does not hold 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // A grandchild (as a Python worker would be) keeps stdout open for 10 minutes.
   const holder = join(dir, 'holder.pid');
-  t.after(() => {
-    try {
-      process.kill(Number(readFileSync(holder, 'utf8')));
-    } catch {
-      // gone already
-    }
-  });
   const r = await captured(dir, `echo before; (sleep 600 & echo $! >${holder}); echo after`, { SPARKLOGS_STDIO_DRAIN_S: '1' });
+  process.kill(Number(readFileSync(holder, 'utf8')));
   assert.equal(r.code, 0);
   assert.equal(readFileSync(join(dir, 'stdout'), 'utf8'), 'before\nafter\n');
   assert.match(r.stderr, /a process still holds stdout or stderr 1 s after the JVM ended; stopping the copy/);
