@@ -1,7 +1,7 @@
 import type { Logger } from '../contract/log.js';
 import { DEFAULT_RETRY, sleep } from '../contract/retry.js';
 import { StateFile } from './checkpoint/state-file.js';
-import type { CollectorConfig } from './config.js';
+import { SOURCE_KINDS, type CollectorConfig } from './config.js';
 import type { BaseIdentity } from './identity.js';
 import type { CollectorMetrics } from './metrics.js';
 import { FileEvents, type WatchFn } from './sources/file-events.js';
@@ -82,8 +82,11 @@ export class Collector {
     const loaded = await store.load();
     const tailer = await Tailer.start(
       {
-        patterns: compilePatterns(c.paths),
+        // The app's log first: a file that globs of two kinds match is read as the first (config.ts SOURCE_KINDS).
+        patterns: SOURCE_KINDS.flatMap((k) => compilePatterns(c[k.setting] ?? [], { setting: k.setting, ...(k.stream !== undefined ? { stream: k.stream } : {}) })),
         decoder: decoderOptions(decoderSettings(c)),
+        // stdout's and stderr's files are cut alike (the stream only labels them).
+        streamDecoder: decoderOptions(decoderSettings(c), 'stdout'),
         identity: this.p.identity,
         readChunkBytes: c.readChunkBytes,
         maxRoundBytes: c.maxInFlightBytes,
@@ -118,7 +121,8 @@ export class Collector {
     let lastCheckpoint = 0;
     // Identities of newly found files are persisted before any of their lines is sent.
     await checkpoint();
-    log.info({ event: 'collectorStarted', identity: this.p.identity, paths: c.paths, checkpoint: loaded.from, files: tailer.state().files.length }, 'collecting');
+    const streams = { ...(c.stdoutPaths?.length ? { stdoutPaths: c.stdoutPaths } : {}), ...(c.stderrPaths?.length ? { stderrPaths: c.stderrPaths } : {}) };
+    log.info({ event: 'collectorStarted', identity: this.p.identity, paths: c.paths, ...streams, checkpoint: loaded.from, files: tailer.state().files.length }, 'collecting');
     const seen = { ...this.stats, truncations: 0 };
     const youngGen = new YoungGenPolicy();
     const fileEvents = c.fileEvents ? new FileEvents(log, this.p.watchFn) : undefined;

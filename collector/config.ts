@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { loadConfig, type Loaded } from '../contract/config.js';
+import { basename, dirname, normalize } from 'node:path';
+import { ConfigError, loadConfig, type Loaded } from '../contract/config.js';
 import { APP_TYPES } from '../contract/identity.js';
 import { DEFAULT_PREFIX } from '../contract/names.js';
+import { globRegExp } from './sources/scan.js';
 
 // Every setting of the collector: flags or SPARKLOGS_* environment variables
 // (the pod template sets them from the Downward API). Identity fallbacks that
@@ -19,6 +21,16 @@ export const CollectorConfigSchema = Type.Object({
     description: 'Files to tail: absolute paths, the file name may hold * ? [..] wildcards (/var/log/spark/*.log). Compressed siblings (.gz, .zip, .bz2, .xz, .zst) never match.',
     minItems: 1,
   }),
+  stdoutPaths: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Files that hold the app container\'s stdout, copied as they are (/var/log/sparklogs/stdout, Flink\'s /opt/flink/log/flink-*.out): globs as for paths, tailed like them, shipped with src.stream "stdout". Each line is an event of its own, but the lines of a Java stack trace join theirs; format, firstLine and logPattern do not apply. A glob also given in paths or stderrPaths stops start-up; a file that two different globs match is read as the kind of the first of paths, stdoutPaths, stderrPaths that names it (logged as pathsOverlap).',
+    }),
+  ),
+  stderrPaths: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Files that hold the app container\'s stderr (/var/log/sparklogs/stderr, Flink\'s /opt/flink/log/flink-*.err): as stdoutPaths, shipped with src.stream "stderr".',
+    }),
+  ),
   format: Type.Union([Type.Literal('auto'), Type.Literal('plain'), Type.Literal('cri')], {
     description: 'Line format: plain text, kubelet CRI (<time> <stream> <P|F> <text>), or auto (decided per file from its first line).',
     default: 'auto',
@@ -64,5 +76,49 @@ export const CollectorConfigSchema = Type.Object({
 export type CollectorConfig = Static<typeof CollectorConfigSchema>;
 
 export function loadCollectorConfig(argv: string[], env: Record<string, string | undefined>): Loaded<typeof CollectorConfigSchema> {
-  return loadConfig('sparklogs-collector', CollectorConfigSchema, { argv, env, envPrefix: 'SPARKLOGS_' });
+  const loaded = loadConfig('sparklogs-collector', CollectorConfigSchema, { argv, env, envPrefix: 'SPARKLOGS_' });
+  if (!loaded.help) checkSourceKinds(loaded.config);
+  return loaded;
+}
+
+/** What a tailed file is: the app's log (paths) or one of the app container's streams, copied whole into a file. */
+export type SourceKind = 'paths' | 'stdoutPaths' | 'stderrPaths';
+
+/** The kinds in the order they are tried: a file that globs of two kinds match is read as the first. */
+export const SOURCE_KINDS: readonly { setting: SourceKind; env: string; stream?: 'stdout' | 'stderr' }[] = [
+  { setting: 'paths', env: 'SPARKLOGS_PATHS' },
+  { setting: 'stdoutPaths', env: 'SPARKLOGS_STDOUT_PATHS', stream: 'stdout' },
+  { setting: 'stderrPaths', env: 'SPARKLOGS_STDERR_PATHS', stream: 'stderr' },
+];
+
+const hasWildcard = (s: string) => /[*?[]/.test(s);
+
+/**
+ * A file of two kinds (the app's log and its stdout) is a configuration error when it shows in the
+ * settings themselves: the same glob in two of them, or a literal path of one that a glob of another
+ * matches. Two different globs that may match one file cannot be told apart here: such a file is read as
+ * the kind that comes first in SOURCE_KINDS (and logged as pathsOverlap when it is found).
+ */
+export function checkSourceKinds(c: Pick<CollectorConfig, SourceKind>): void {
+  const all = SOURCE_KINDS.flatMap((k) =>
+    (c[k.setting] ?? []).map((glob) => {
+      const norm = normalize(glob);
+      const name = basename(norm);
+      return { kind: k, glob, dir: dirname(norm), name, re: hasWildcard(name) ? globRegExp(name) : undefined };
+    }),
+  );
+  const problems: string[] = [];
+  const named = (x: (typeof all)[number]) => `${x.kind.setting} (${x.kind.env}) ${JSON.stringify(x.glob)}`;
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const a = all[i]!;
+      const b = all[j]!;
+      if (a.kind === b.kind || a.dir !== b.dir) continue;
+      const same = a.name === b.name;
+      const literalIn = (lit: typeof a, glob: typeof a) => !hasWildcard(lit.name) && glob.re !== undefined && glob.re.test(lit.name);
+      if (!same && !literalIn(a, b) && !literalIn(b, a)) continue;
+      problems.push(`${named(a)} and ${named(b)} name the same file${same ? '' : 's'}: a file is either the app's log or one of its streams; name it in one of them only.`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
 }

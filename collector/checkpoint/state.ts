@@ -4,7 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 // What the collector remembers across restarts: per file, its identity
 // (fileId, fileSeq), how to recognise it again (device + inode + fingerprint
 // of its first bytes) and the offset up to which Kafka has acknowledged every
-// event.
+// event. A file found by stdoutPaths or stderrPaths also remembers its stream.
 
 export const STATE_VERSION = 1;
 
@@ -24,6 +24,11 @@ export const FileEntrySchema = Type.Object({
   off: Type.Integer({ minimum: 0 }),
   /** The number (record `n`) of the event at `off`: how many events came before it. Absent in older checkpoints: 0. */
   n: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * A whole stream of the app container (found by stdoutPaths or stderrPaths): kept for the file's
+   * life, so a restart cuts and labels it as before. Absent: the app's log (and in older checkpoints).
+   */
+  stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])),
 });
 
 export const StateSchema = Type.Object({

@@ -12,6 +12,9 @@ const Int = (description: string, dflt: number, minimum: number, maximum: number
 
 const shared = Type.Omit(CollectorConfigSchema, [
   'paths',
+  // The kubelet's CRI files carry the stream of every line: no files of a whole stream.
+  'stdoutPaths',
+  'stderrPaths',
   'format',
   'stateDir',
   'appType',

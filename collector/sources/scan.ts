@@ -10,6 +10,8 @@ import { CollectorError } from '../errors.js';
 
 export interface Found {
   path: string;
+  /** The stream of the first pattern that named it (undefined: the app's log). */
+  stream?: 'stdout' | 'stderr';
   dev: string;
   ino: string;
   size: number;
@@ -21,6 +23,8 @@ export interface PathPattern {
   /** undefined: a literal path. */
   name: RegExp | undefined;
   literal: string;
+  /** A whole stream of the app container (stdoutPaths, stderrPaths); undefined: the app's log (paths). */
+  stream?: 'stdout' | 'stderr';
 }
 
 /** Rotated copies that log4j2 or logrotate compressed: their text was read before it was compressed. */
@@ -28,26 +32,39 @@ const COMPRESSED = /\.(?:gz|zip|bz2|xz|zst|lz4|tgz)$/i;
 
 export const fileKey = (dev: string, ino: string) => `${dev}:${ino}`;
 
-export function compilePatterns(paths: readonly string[]): PathPattern[] {
+/** A glob's file-name part (`*`, `?`, `[..]`, `[!..]`) as an anchored regular expression; undefined when a [ is not closed. */
+export function globRegExp(name: string): RegExp | undefined {
+  let re = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = name.indexOf(']', i + 1);
+      if (end === -1) return undefined;
+      re += `[${name.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * The patterns of one setting. `stream`: its files are a whole stream of the app container
+ * (stdoutPaths, stderrPaths), shipped with src.stream; `setting` names it in errors.
+ */
+export function compilePatterns(paths: readonly string[], kind: { setting?: string; stream?: 'stdout' | 'stderr' } = {}): PathPattern[] {
+  const setting = kind.setting ?? 'paths';
   return paths.map((p) => {
-    if (!isAbsolute(p)) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)} is not absolute`);
+    if (!isAbsolute(p)) throw new CollectorError('PATTERN_INVALID', `${setting}: ${JSON.stringify(p)} is not absolute`);
     const dir = dirname(p);
-    if (/[*?[]/.test(dir)) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)}: wildcards are allowed in the file name only`);
+    if (/[*?[]/.test(dir)) throw new CollectorError('PATTERN_INVALID', `${setting}: ${JSON.stringify(p)}: wildcards are allowed in the file name only`);
     const name = basename(p);
-    if (!/[*?[]/.test(name)) return { dir, name: undefined, literal: p };
-    let re = '';
-    for (let i = 0; i < name.length; i++) {
-      const c = name[i]!;
-      if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else if (c === '[') {
-        const end = name.indexOf(']', i + 1);
-        if (end === -1) throw new CollectorError('PATTERN_INVALID', `paths: ${JSON.stringify(p)}: unclosed [`);
-        re += `[${name.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = end;
-      } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-    }
-    return { dir, name: new RegExp(`^${re}$`), literal: p };
+    const stream = kind.stream !== undefined ? { stream: kind.stream } : {};
+    if (!/[*?[]/.test(name)) return { dir, name: undefined, literal: p, ...stream };
+    const re = globRegExp(name);
+    if (!re) throw new CollectorError('PATTERN_INVALID', `${setting}: ${JSON.stringify(p)}: unclosed [`);
+    return { dir, name: re, literal: p, ...stream };
   });
 }
 
@@ -67,11 +84,20 @@ async function statFile(path: string, literal = false): Promise<Found | 'danglin
   }
 }
 
+/** A file that patterns of two kinds name (the app's log and a stream, or both streams): read as the first's. */
+export interface Overlap {
+  path: string;
+  kept: PathPattern;
+  other: PathPattern;
+}
+
 /**
- * Every regular file the patterns match, keyed by device:inode (first path wins).
- * `dangling` gets the names that are there but lead to no file now.
+ * Every regular file the patterns match, keyed by device:inode (first path wins; so does the
+ * first pattern's kind). `dangling` gets the names that are there but lead to no file now;
+ * `overlaps` the files a pattern of another kind matched too.
  */
-export async function scan(patterns: readonly PathPattern[], dangling?: string[]): Promise<Map<string, Found>> {
+export async function scan(patterns: readonly PathPattern[], dangling?: string[], overlaps?: Overlap[]): Promise<Map<string, Found>> {
+  const by = new Map<string, PathPattern>();
   const out = new Map<string, Found>();
   for (const p of patterns) {
     let paths: string[];
@@ -83,7 +109,15 @@ export async function scan(patterns: readonly PathPattern[], dangling?: string[]
     for (const path of paths) {
       const f = await statFile(path, !p.name);
       if (f === 'dangling') dangling?.push(path);
-      else if (f && !out.has(fileKey(f.dev, f.ino))) out.set(fileKey(f.dev, f.ino), f);
+      else if (f) {
+        const key = fileKey(f.dev, f.ino);
+        const first = by.get(key);
+        if (first === undefined) {
+          if (p.stream !== undefined) f.stream = p.stream;
+          out.set(key, f);
+          by.set(key, p);
+        } else if (first.stream !== p.stream) overlaps?.push({ path, kept: first, other: p });
+      }
     }
   }
   return out;

@@ -9,7 +9,7 @@ import type { BaseIdentity } from '../identity.js';
 import type { SpoolSource } from '../spool/spool.js';
 import { FileDecoder, type DecoderOptions, type DecoderStats } from '../transforms/file-decoder.js';
 import type { WatchSpec } from './file-events.js';
-import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, hashHead, scan, watched, type Found, type PathPattern } from './scan.js';
+import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, hashHead, scan, watched, type Found, type Overlap, type PathPattern } from './scan.js';
 
 // The tail state machine. Every tailed file is held open, so a file renamed
 // or deleted while tailed is still read to its end through its descriptor
@@ -29,8 +29,11 @@ import { FINGERPRINT_BYTES, fileKey, findInDir, fingerprint, hashHead, scan, wat
 const LINGER_BYTES = 128 * 1024;
 
 export interface TailerOptions {
+  /** The app's log files (paths) and, with a stream, the files of its stdout and stderr (stdoutPaths, stderrPaths). */
   patterns: PathPattern[];
   decoder: DecoderOptions;
+  /** How a file of a stream is cut (default: `decoder`): each line an event but a Java trace's. */
+  streamDecoder?: DecoderOptions;
   identity: BaseIdentity;
   readChunkBytes: number;
   /** Most bytes read per round: a round is held in memory until acknowledged. */
@@ -113,7 +116,9 @@ export class Tailer {
   /** Re-attaches the checkpointed files (by device + inode + fingerprint) and discovers the rest. */
   static async start(o: TailerOptions, state: CollectorState): Promise<Tailer> {
     const t = new Tailer(o, state.nextSeq);
-    const found = await scan(o.patterns);
+    const overlaps: Overlap[] = [];
+    const found = await scan(o.patterns, undefined, overlaps);
+    t.sayOverlaps(overlaps);
     for (const e of state.files) {
       let f = found.get(fileKey(e.dev, e.ino));
       const renamed = !f;
@@ -143,7 +148,7 @@ export class Tailer {
     this.o.decoder = decoder;
     for (const t of this.files.values()) {
       t.src = this.source(t.entry);
-      t.decoder = new FileDecoder(decoder, t.entry.off, this.o.stats, t.entry.n ?? 0);
+      t.decoder = this.newDecoder(t.entry, t.entry.off, t.entry.n ?? 0);
     }
   }
 
@@ -184,7 +189,15 @@ export class Tailer {
 
   /** What the spool needs: every tracked file with its acknowledged offset and open descriptor. */
   spoolSources(): SpoolSource[] {
-    return [...this.files.values()].map((t) => ({ fileId: t.entry.fileId, fileSeq: t.entry.fileSeq, file: t.entry.file, off: t.entry.off, n: t.entry.n ?? 0, fh: t.fh }));
+    return [...this.files.values()].map((t) => ({
+      fileId: t.entry.fileId,
+      fileSeq: t.entry.fileSeq,
+      file: t.entry.file,
+      off: t.entry.off,
+      n: t.entry.n ?? 0,
+      ...(t.entry.stream !== undefined ? { stream: t.entry.stream } : {}),
+      fh: t.fh,
+    }));
   }
 
   async poll(drain: boolean): Promise<Round> {
@@ -351,8 +364,10 @@ export class Tailer {
 
   private async rescan(): Promise<void> {
     const dangling: string[] = [];
-    const found = await scan(this.o.patterns, dangling);
+    const overlaps: Overlap[] = [];
+    const found = await scan(this.o.patterns, dangling, overlaps);
     this.dangling = dangling;
+    this.sayOverlaps(overlaps);
     for (const [key, t] of this.files) {
       // A rotation chain (.8 -> .9, …, spark.log -> .1) between the scan's
       // readdir and its stats hides one inode under every name: before taking
@@ -418,11 +433,11 @@ export class Tailer {
     if (evs.length) batches.push({ src: t.src, events: evs, n: t.decoder.takenFrom });
     this.counts.truncations++;
     t.log.warn({ event: 'fileTruncated', why, oldFileId: t.entry.fileId }, 'file truncated (copytruncate?): reading it again from 0 under a new file id');
-    t.entry = this.newEntry(t.entry.path, t.entry.dev, t.entry.ino);
+    t.entry = this.newEntry(t.entry.path, t.entry.dev, t.entry.ino, t.entry.stream);
     this.order = undefined; // its name may have changed (renamed before it was truncated)
     t.src = this.source(t.entry);
     t.log = this.o.log.child({ file: t.entry.path, fileId: t.entry.fileId });
-    t.decoder = new FileDecoder(this.o.decoder, 0, this.o.stats);
+    t.decoder = this.newDecoder(t.entry, 0, 0);
     t.head = Buffer.alloc(0);
     this.pendingTruncation.delete(t);
   }
@@ -454,24 +469,53 @@ export class Tailer {
         await fh.close();
         continue;
       }
-      const entry = this.newEntry(f.path, String(s.dev), String(s.ino));
+      const entry = this.newEntry(f.path, String(s.dev), String(s.ino), f.stream);
       const size = Number(s.size);
       const len = Math.min(size, FINGERPRINT_BYTES);
       entry.fpHash = (await fingerprint(fh, len)) ?? entry.fpHash;
       entry.fpLen = entry.fpHash ? len : 0;
       const t = this.track(entry, fh, size);
-      t.log.info({ event: 'fileDiscovered', size }, 'tailing a new file');
+      t.log.info({ event: 'fileDiscovered', size, ...(entry.stream !== undefined ? { stream: entry.stream } : {}) }, 'tailing a new file');
     }
   }
 
-  private newEntry(path: string, dev: string, ino: string): FileEntry {
+  private newEntry(path: string, dev: string, ino: string, stream: 'stdout' | 'stderr' | undefined): FileEntry {
     this.newIdentities = true;
     this.generation++;
-    return { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0, n: 0 };
+    const e: FileEntry = { fileId: randomBytes(9).toString('base64url'), fileSeq: this.nextSeq++, file: path, path, dev, ino, fpLen: 0, fpHash: '', off: 0, n: 0 };
+    if (stream !== undefined) e.stream = stream;
+    return e;
   }
 
   private source(e: FileEntry): SourceIdentity {
-    return { ...this.o.identity, file: e.file, fileId: e.fileId, fileSeq: e.fileSeq };
+    const src: SourceIdentity = { ...this.o.identity, file: e.file, fileId: e.fileId, fileSeq: e.fileSeq };
+    if (e.stream !== undefined) {
+      // A whole stream of the app container: labelled as such, and not in the app's log layout.
+      src.stream = e.stream;
+      delete src.pattern;
+    }
+    return src;
+  }
+
+  /** A file's decoder: a stream's files are cut as such (every line an event but a Java trace's). */
+  private newDecoder(e: FileEntry, start: number, n: number): FileDecoder {
+    const o = e.stream !== undefined ? (this.o.streamDecoder ?? this.o.decoder) : this.o.decoder;
+    return new FileDecoder(o, start, this.o.stats, n);
+  }
+
+  /** Files that patterns of two kinds name: read as the first kind's; said once per file. */
+  private readonly overlapsSaid = new Set<string>();
+
+  private sayOverlaps(overlaps: Overlap[]): void {
+    for (const x of overlaps) {
+      if (this.overlapsSaid.has(x.path) || this.overlapsSaid.size >= 1000) continue;
+      this.overlapsSaid.add(x.path);
+      const kind = (p: PathPattern) => p.stream ?? 'log';
+      this.o.log.warn(
+        { event: 'pathsOverlap', file: x.path, readAs: kind(x.kept), pattern: x.kept.literal, alsoMatchedBy: x.other.literal, ignoredAs: kind(x.other) },
+        `${x.path} is matched as ${kind(x.kept)} (${x.kept.literal}) and as ${kind(x.other)} (${x.other.literal}): read as ${kind(x.kept)}, the first of paths, stdoutPaths, stderrPaths`,
+      );
+    }
   }
 
   private track(entry: FileEntry, fh: FileHandle, size: number): Tracked {
@@ -479,7 +523,7 @@ export class Tailer {
       entry,
       src: this.source(entry),
       fh,
-      decoder: new FileDecoder(this.o.decoder, entry.off, this.o.stats, entry.n ?? 0),
+      decoder: this.newDecoder(entry, entry.off, entry.n ?? 0),
       size,
       lastDataAt: this.now(),
       gone: false,

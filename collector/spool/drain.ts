@@ -42,7 +42,7 @@ function identityOf(m: SpoolManifest, dir: string): Omit<SourceIdentity, 'file' 
 export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCounts): Promise<boolean> {
   const m = await readManifest(dir);
   const base = identityOf(m, dir);
-  const options = decoderOptions(m.decoder);
+  const options = { log: decoderOptions(m.decoder), stdout: decoderOptions(m.decoder, 'stdout'), stderr: decoderOptions(m.decoder, 'stderr') };
   const stats = newDecoderStats();
   const buf = Buffer.allocUnsafe(o.chunkBytes);
   for (const f of m.files) {
@@ -50,7 +50,12 @@ export async function drainEntry(dir: string, o: DrainOptions, counts: DrainCoun
     const size = (await stat(path).catch(() => undefined))?.size;
     if (size !== f.bytes) throw new SpoolError('SPOOL_ENTRY_INVALID', `spool entry ${dir}: ${f.data} holds ${size ?? 'no'} bytes, the manifest says ${f.bytes}`);
     const src: SourceIdentity = { ...base, file: f.file, fileId: f.fileId, fileSeq: f.fileSeq };
-    const decoder = new FileDecoder(options, f.base, stats, f.n ?? 0);
+    if (f.stream !== undefined) {
+      // A stream of the app container, as the collector sent it: labelled, and not the app's log layout.
+      src.stream = f.stream;
+      delete src.pattern;
+    }
+    const decoder = new FileDecoder(options[f.stream ?? 'log'], f.base, stats, f.n ?? 0);
     const fh = await open(path, 'r');
     try {
       let pos = 0;

@@ -6,7 +6,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { CollectorConfig } from '../config.js';
 import type { BaseIdentity } from '../identity.js';
 import type { DecoderOptions } from '../transforms/file-decoder.js';
-import { startTest, wholeTest } from '../transforms/multiline.js';
+import { stdioStartTest, startTest, wholeTest } from '../transforms/multiline.js';
 
 // The node-level spool: the last resort when a pod is being deleted and Kafka
 // does not acknowledge before the grace period ends. Just before the deadline
@@ -17,6 +17,11 @@ import { startTest, wholeTest } from '../transforms/multiline.js';
 // file ids, base offsets, decoder settings. `sparklogs-spool` ships such
 // entries later under the same line ids (podUid|fileId|off), so a line that
 // reached Kafka before the deadline and again from the spool is stored once.
+//
+// A file that holds a whole stream of the app container (stdoutPaths,
+// stderrPaths) says so in its manifest entry (`stream`): it ships with that
+// src.stream and is cut as the collector cut it. The version stays 1: an entry
+// without it (an older collector's) is all log files, as it always was.
 //
 // Layout: <dir>/<entry>/manifest.json + <fileSeq>.bytes. An entry is written
 // under a dot-name and renamed when complete (and fsynced), so a reader only
@@ -33,6 +38,11 @@ export const SpoolFileSchema = Type.Object({
   base: Type.Integer({ minimum: 0 }),
   /** The number (record `n`) of the event at `base`. */
   n: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * A whole stream of the app container (stdoutPaths, stderrPaths): shipped with src.stream and cut
+   * as such (decoderOptions). Absent: the app's log (and in entries of collectors before it).
+   */
+  stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])),
   bytes: Type.Integer({ minimum: 0 }),
   data: Type.String({ pattern: '^[0-9]+\\.bytes$' }),
 });
@@ -71,8 +81,26 @@ export function decoderSettings(c: Pick<CollectorConfig, 'format' | 'maxLineByte
   };
 }
 
-/** The decoder those settings describe (the collector's own, and sparklogs-spool's for an entry). */
-export function decoderOptions(d: SpoolDecoder): DecoderOptions {
+/**
+ * The decoder those settings describe (the collector's own, and sparklogs-spool's for an entry).
+ * `stream`: for a file that holds a whole stream of the app container (stdoutPaths, stderrPaths):
+ * plain lines, each its own event but a Java trace's (stdioStartTest), a JSON object line whole,
+ * a \r split only before a header of the catalogue; format, firstLine and the app's pattern are
+ * the log file's and do not apply.
+ */
+export function decoderOptions(d: SpoolDecoder, stream?: 'stdout' | 'stderr'): DecoderOptions {
+  if (stream !== undefined) {
+    return {
+      format: 'plain',
+      maxLineBytes: d.maxLineBytes,
+      multiline: {
+        isStart: d.multiline ? stdioStartTest() : undefined,
+        ...(d.multiline ? { isWhole: wholeTest(), splitsAtCr: startTest('timestamped') } : {}),
+        maxLines: d.maxEventLines,
+        maxBytes: d.maxEventBytes,
+      },
+    };
+  }
   return {
     format: d.format,
     maxLineBytes: d.maxLineBytes,
@@ -95,6 +123,8 @@ export interface SpoolSource {
   off: number;
   /** The number of the event at `off`. */
   n: number;
+  /** A whole stream of the app container; undefined: the app's log. */
+  stream?: 'stdout' | 'stderr';
   fh: FileHandle;
 }
 
@@ -153,7 +183,7 @@ export async function writeSpool(
       await out.close();
     }
     total += copied;
-    files.push({ fileId: s.fileId, fileSeq: s.fileSeq, file: s.file, base: s.off, n: s.n, bytes: copied, data });
+    files.push({ fileId: s.fileId, fileSeq: s.fileSeq, file: s.file, base: s.off, n: s.n, ...(s.stream !== undefined ? { stream: s.stream } : {}), bytes: copied, data });
   }
   const manifest: SpoolManifest = {
     v: SPOOL_VERSION,

@@ -178,7 +178,7 @@ export class FileDecoder {
    * the same way. Only the first 4 KiB after a \r are tested: bounded work on hostile lines.
    */
   private add(ev: LogEvent, at: number): void {
-    const isStart = this.o.multiline.isStart;
+    const isStart = this.o.multiline.isStart && (this.o.multiline.splitsAtCr ?? this.o.multiline.isStart);
     const m = ev.m;
     let cr = isStart ? m.indexOf('\r') : -1;
     if (cr < 0 || cr === m.length - 1) return this.joiner.add(ev);

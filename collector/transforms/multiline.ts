@@ -23,6 +23,11 @@ export interface MultilineOptions {
   isStart: StartTest | undefined;
   /** A line that is a whole event by itself: it ends the event before and takes no continuation lines. */
   isWhole?: StartTest;
+  /**
+   * Where a line holding a carriage return is split (file-decoder.ts: a terminal's redraw and the
+   * log line written over it): at a \r followed by a line this takes. Default: isStart.
+   */
+  splitsAtCr?: StartTest;
   maxLines: number;
   maxBytes: number;
 }
@@ -135,4 +140,28 @@ export function startTest(kind: 'timestamped' | 'continuation', custom?: string,
   }
   if (kind === 'timestamped') return (t, prev, hint) => (hint ? startsEventIn(hint, t, prev) : startsEvent(t, prev));
   return (t) => !JAVA_CONTINUATION.test(t) && !JAVA_EXCEPTION_LINE.test(t);
+}
+
+/**
+ * What printStackTrace prints under a throwable's first line: a frame (`\tat t3.Job.run(Job.java:12)`,
+ * indented, with its parenthesis, so a printed `  at home` is not one), a cause, a suppressed
+ * exception, `... 3 more`.
+ */
+const JAVA_TRACE_BODY = /^(?:[ \t]+at [^\s(]{1,1024}\(|[ \t]*(?:Caused by: |Suppressed: )|[ \t]*\.\.\. \d{1,9} (?:more|common frames omitted))/;
+
+/**
+ * Where events start in a file that holds a whole stream of the app container (stdoutPaths,
+ * stderrPaths): at every line (a program's println is never the rest of the line before it) but
+ * the lines of a Java stack trace. A frame, `Caused by:`, `Suppressed:`, `... N more` join the event
+ * before, so `e.printStackTrace()` stays one event; the line that names the exception
+ * (`java.lang.IllegalStateException: boom`) starts one of its own, unless the line before is a log
+ * line's header of the catalogue (a logger writing to the console, as Spark's default log4j
+ * configuration does on stderr, and the exception it printed under its ERROR line). No custom
+ * firstLine, no app pattern: those describe the app's log file.
+ */
+export function stdioStartTest(): StartTest {
+  return (t, prev) => {
+    if (JAVA_TRACE_BODY.test(t)) return false;
+    return !(prev !== undefined && JAVA_EXCEPTION_LINE.test(t) && startsEvent(prev));
+  };
 }
