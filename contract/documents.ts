@@ -20,7 +20,18 @@ export interface LineDoc {
   podUid?: string;
   node?: string;
   container?: string;
+  /** The line's stream: its own (a CRI line's `s`) or its source's (a whole-stream capture). */
   stream?: string;
+  /**
+   * Set on lines of a whole-stream capture (record `src.stream`: the container's
+   * stdout or stderr as a plain file the sidecar tails): which capture. Absent
+   * for log files and for CRI files (one sequence interleaving both streams).
+   * An executor's lines fall into sequences, each numbered on its own: its log
+   * file(s) (no `log`), and each capture; the query API's follow keeps a
+   * position per sequence, and an executor's 'file' order reads the log file,
+   * then stderr, then stdout (keyword order, missing first).
+   */
+  log?: string;
   file: string;
   fileId: string;
   fileSeq: number;
@@ -83,7 +94,7 @@ export interface AppDoc {
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 
 /** Fields of the line mapping added after its first release: put on line indices made before them. */
-export const LINES_ADDED_FIELDS = ['n'] as const;
+export const LINES_ADDED_FIELDS = ['n', 'log'] as const;
 
 export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -131,6 +142,7 @@ export function linesTemplate(n: Names, o: TemplateOptions = {}) {
           node: keyword,
           container: keyword,
           stream: keyword,
+          log: keyword,
           file: keyword,
           fileId: keyword,
           fileSeq: { type: 'integer' },

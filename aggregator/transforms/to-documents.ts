@@ -68,6 +68,8 @@ export function lineItems(batch: Batch, n: Names, clock: ZonedClock, patterns: P
     if (src.container !== undefined) doc.container = src.container;
     const stream = ev.s ?? src.stream;
     if (stream !== undefined) doc.stream = stream;
+    // A whole-stream capture (the source is one stream): its lines are a sequence of their own.
+    if (src.stream !== undefined) doc.log = src.stream;
     if (p.level) doc.level = p.level;
     if (p.logger) doc.logger = p.logger;
     if (p.thread) doc.thread = p.thread;
