@@ -35,6 +35,11 @@ function validationError(err: FastifyError): ApiError {
   const name = param || where;
   let what = v?.message ?? 'invalid';
   if (params.allowedValues) what = `must be one of ${params.allowedValues.map((x) => String(x)).join(', ')}`;
+  // A choice of literals (level, mode, stream) fails once per literal: name them all.
+  if (v?.keyword === 'const') {
+    const allowed = (err.validation ?? []).filter((x) => x.keyword === 'const' && x.instancePath === v.instancePath).map((x) => String((x.params as { allowedValue?: unknown }).allowedValue));
+    what = `must be one of ${allowed.join(', ')}`;
+  }
   if (v?.keyword === 'pattern') what = 'has characters or a shape that is not allowed';
   return new ApiError('BAD_PARAMETER', `${name}: ${what}`, { param: name });
 }

@@ -7,8 +7,35 @@ import { ApiError } from './errors.js';
 
 /** The (fileSeq, off) of the last line delivered, and its number in its file (record `n`) when it has one. */
 export type Position = [number, number] | [number, number, number];
-/** Follow position: per executor, the last line delivered. */
+/**
+ * Follow position: per sequence, the last line delivered. A sequence is what
+ * one source writes one file after another (fileSeq order): an executor's log
+ * file(s), keyed by the executor id (the key of positions before captures
+ * existed, so an older client's position still reads), and each whole-stream
+ * capture of its container's stdout or stderr, keyed `<executorId>/<log>`
+ * ('/' never occurs in an id: contract/identity.ts ID_PART). A CRI file
+ * interleaving both streams is one sequence (no `log`).
+ */
 export type Positions = Record<string, Position>;
+
+export const CAPTURES = ['stdout', 'stderr'] as const;
+export type Capture = (typeof CAPTURES)[number];
+
+/** The key of a line's sequence: its executor id, or `<executorId>/<log>` for a whole-stream capture. */
+export function sequenceKey(l: { executorId: string; log?: string }): string {
+  return l.log === undefined ? l.executorId : `${l.executorId}/${l.log}`;
+}
+
+/** A sequence key's executor id and capture (undefined: the executor's log file sequence). */
+export function parseSequenceKey(key: string): { executorId: string; log?: Capture } {
+  const cut = key.indexOf('/');
+  return cut < 0 ? { executorId: key } : { executorId: key.slice(0, cut), log: key.slice(cut + 1) as Capture };
+}
+
+function isSequenceKey(key: string): boolean {
+  const { executorId, log } = parseSequenceKey(key);
+  return ID_PART.test(executorId) && (log === undefined || (CAPTURES as readonly string[]).includes(log));
+}
 
 const MAX_CURSOR = 65_536;
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
@@ -26,11 +53,13 @@ const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
 
 /**
  * 'time': a whole app interleaved (@timestamp, fileSeq, off, lid); 'file': one
- * executor as written (fileSeq, off, lid); 'search': hits newest first (same
- * fields as 'time'); 'apps': apps newest first (lastSeen, appId).
+ * executor as written, its log file first, then its stderr and stdout
+ * captures (log, fileSeq, off, lid; `log` null for the log file); 'search':
+ * hits newest first (same fields as 'time'); 'apps': apps newest first
+ * (lastSeen, appId).
  */
 export type Order = 'time' | 'file' | 'search' | 'apps';
-export type SortValues = (number | string)[];
+export type SortValues = (number | string | null)[];
 
 const SHAPES: Record<Order, { ints: number; what: string }> = {
   time: { ints: 3, what: 'the logs of a whole app' },
@@ -96,26 +125,33 @@ export function decodeCursor(param: string, raw: string, order: Order): SortValu
   if (!v || v.o !== order || !Array.isArray(s)) {
     throw new ApiError('BAD_CURSOR', `${param}: this cursor does not belong to ${shape.what}`, { param });
   }
-  const last = s[shape.ints];
-  if (s.length !== shape.ints + 1 || !s.slice(0, shape.ints).every(isInt) || typeof last !== 'string' || last.length > 253) {
+  // A 'file' cursor leads with the line's capture (null: the log file). One without it, of a
+  // release before captures (a permalink kept since), is a line of the log file.
+  const log: unknown = order === 'file' && s.length === shape.ints + 2 ? s[0] : undefined;
+  const rest = log === undefined ? s : s.slice(1);
+  const last = rest[shape.ints];
+  if (
+    rest.length !== shape.ints + 1 || !rest.slice(0, shape.ints).every(isInt) || typeof last !== 'string' || last.length > 253
+    || (order === 'file' && s.length === shape.ints + 2 && log !== null && !(CAPTURES as readonly unknown[]).includes(log))
+  ) {
     throw new ApiError('BAD_CURSOR', `${param}: not a cursor returned by this API`, { param });
   }
-  return s as SortValues;
+  return order === 'file' && log === undefined ? [null, ...(rest as SortValues)] : (s as SortValues);
 }
 
 export function encodePositions(p: Positions): string {
   return b64({ f: p });
 }
 
-export function decodePositions(param: string, raw: string, maxExecutors: number): Positions {
+export function decodePositions(param: string, raw: string, maxSequences: number): Positions {
   const v = unb64(param, raw) as { f?: unknown } | null;
   const f = v?.f;
   if (!f || typeof f !== 'object' || Array.isArray(f)) throw new ApiError('BAD_CURSOR', `${param}: not a follow cursor returned by this API`, { param });
   const entries = Object.entries(f);
-  if (entries.length > maxExecutors) throw new ApiError('BAD_CURSOR', `${param}: more than ${maxExecutors} executors`, { param });
+  if (entries.length > maxSequences) throw new ApiError('BAD_CURSOR', `${param}: more than ${maxSequences} sequences`, { param });
   const out: Positions = {};
   for (const [k, pos] of entries) {
-    if (!ID_PART.test(k) || !Array.isArray(pos) || (pos.length !== 2 && pos.length !== 3) || !pos.every(isInt)) {
+    if (!isSequenceKey(k) || !Array.isArray(pos) || (pos.length !== 2 && pos.length !== 3) || !pos.every(isInt)) {
       throw new ApiError('BAD_CURSOR', `${param}: not a follow cursor returned by this API`, { param });
     }
     out[k] = pos.slice() as Position;

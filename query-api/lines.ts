@@ -34,6 +34,7 @@ function apiLine(l: StoredLine, cursor: string): ApiLine {
     node: l.node,
     container: l.container,
     stream: l.stream,
+    log: l.log,
     file: l.file,
     fileSeq: l.fileSeq,
     off: l.off,
@@ -67,8 +68,12 @@ export interface TextStyle {
 }
 const PLAIN: TextStyle = { time: (s) => s, level: (_l, s) => s, executor: (_id, s) => s };
 
-/** `2024-11-21T06:20:00.123Z WARN  [3] o.a.s.Executor: message` (executor tag only when asked). */
-export function formatText(l: { time: number; level?: string; executorId: string; logger?: string; message: string }, withExecutor: boolean, style: TextStyle = PLAIN): string {
+/**
+ * `2024-11-21T06:20:00.123Z WARN  [3] o.a.s.Executor: message` (executor tag only when asked). A
+ * line of a whole-stream capture (`log`: the container's stdout or stderr, not its log file)
+ * is always marked: `[3/stdout]` with the executor tag, `[stdout]` without.
+ */
+export function formatText(l: { time: number; level?: string; executorId: string; log?: string; logger?: string; message: string }, withExecutor: boolean, style: TextStyle = PLAIN): string {
   return formatAt(l.time, l, withExecutor, style);
 }
 
@@ -77,8 +82,9 @@ export function formatStored(l: StoredLine, withExecutor: boolean): string {
   return formatAt(l['@timestamp'], l, withExecutor, PLAIN);
 }
 
-function formatAt(time: number, l: { level?: string; executorId: string; logger?: string; message: string }, withExecutor: boolean, style: TextStyle): string {
-  const exec = withExecutor ? `${style.executor(l.executorId, `[${l.executorId}]`)} ` : '';
+function formatAt(time: number, l: { level?: string; executorId: string; log?: string; logger?: string; message: string }, withExecutor: boolean, style: TextStyle): string {
+  const tag = withExecutor ? (l.log ? `[${l.executorId}/${l.log}]` : `[${l.executorId}]`) : l.log ? `[${l.log}]` : '';
+  const exec = tag ? `${style.executor(l.executorId, tag)} ` : '';
   const logger = l.logger ? `${l.logger}: ` : '';
   return `${style.time(isoTime(time))} ${style.level(l.level, (l.level ?? '-').padEnd(5))} ${exec}${logger}${l.message}\n`;
 }

@@ -22,12 +22,16 @@ const Level = Type.Union(LEVELS.map((l) => Type.Literal(l)), { description: 'Min
 const Mode = Type.Union([Type.Literal('text'), Type.Literal('lucene')], { default: 'text', description: 'text (default): q is matched as words, all of them required. lucene: q is Lucene query syntax on the message field; a syntax error is a 400.' });
 const AppType = Type.String({ pattern: ID_PART.source, maxLength: 64, description: 'Restrict to one app type (spark, flink, flume, …).' });
 const Text = Type.String({ minLength: 1, maxLength: 1000, description: 'Text the message must contain (all words).' });
+const Stream = Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], {
+  description: "Only lines of this stream of the container: the whole-stream capture of an executor's stdout or stderr (sidecar mode), and a CRI file's lines of that stream (node mode). Lines of log files have no stream and are left out.",
+});
 
 export function logsQuery(maxPage: number) {
   return Type.Object(
     {
       appType: Type.Optional(AppType),
       level: Type.Optional(Level),
+      stream: Type.Optional(Stream),
       from: Type.Optional(Time('Lines at or after this time')),
       to: Type.Optional(Time('Lines at or before this time')),
       q: Type.Optional(Text),
@@ -47,6 +51,7 @@ export function followQuery(maxPage: number) {
     {
       appType: Type.Optional(AppType),
       level: Type.Optional(Level),
+      stream: Type.Optional(Stream),
       q: Type.Optional(Text),
       mode: Type.Optional(Mode),
       cursor: Type.Optional(Cursor('Resume after this follow cursor (the id of the last event received; the Last-Event-ID header does the same).')),
@@ -58,7 +63,7 @@ export function followQuery(maxPage: number) {
 }
 
 export const DownloadQuery = Type.Object(
-  { appType: Type.Optional(AppType), level: Type.Optional(Level), from: Type.Optional(Time('Lines at or after this time')), to: Type.Optional(Time('Lines at or before this time')), q: Type.Optional(Text), mode: Type.Optional(Mode) },
+  { appType: Type.Optional(AppType), level: Type.Optional(Level), stream: Type.Optional(Stream), from: Type.Optional(Time('Lines at or after this time')), to: Type.Optional(Time('Lines at or before this time')), q: Type.Optional(Text), mode: Type.Optional(Mode) },
   strict,
 );
 
@@ -84,6 +89,7 @@ export const SearchQuery = Type.Object(
     appId: Type.Optional(IdPart('Restrict to one app.')),
     appType: Type.Optional(AppType),
     level: Type.Optional(Level),
+    stream: Type.Optional(Stream),
     from: Type.Optional(Time('Lines at or after this time')),
     to: Type.Optional(Time('Lines at or before this time')),
     size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -108,7 +114,8 @@ export const Line = Type.Object({
   pod: Opt(Str),
   node: Opt(Str),
   container: Opt(Str),
-  stream: Opt(Str),
+  stream: Opt(Type.String({ description: 'stdout or stderr: the stream of a whole-stream capture\'s line, or of a CRI file\'s line (node mode); absent for a log file\'s line.' })),
+  log: Opt(Type.String({ description: 'Set on lines of a whole-stream capture (stdout or stderr, sidecar mode): which capture. Absent for log files and CRI files. A line\'s sequence (a follow position\'s key) is `executorId`, or `executorId/log` when set.' })),
   file: Str,
   fileSeq: Int,
   off: Type.Number(),
@@ -173,6 +180,7 @@ export const HistogramQuery = Type.Object(
   {
     appType: Type.Optional(AppType),
     level: Type.Optional(Level),
+    stream: Type.Optional(Stream),
     from: Type.Optional(Time('Start of the range (default: the first matching line)')),
     to: Type.Optional(Time('End of the range (default: the last matching line)')),
     q: Type.Optional(Text),
@@ -199,6 +207,7 @@ export const HistogramResponse = Type.Object({
 export const ExceptionsQuery = Type.Object(
   {
     appType: Type.Optional(AppType),
+    stream: Type.Optional(Stream),
     from: Type.Optional(Time('Events at or after this time')),
     to: Type.Optional(Time('Events at or before this time')),
     size: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Most exception classes (most frequent first).' })),

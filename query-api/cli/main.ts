@@ -9,7 +9,7 @@ import { parseTime } from '../lines.js';
 import { CliError, createClient } from './client.js';
 import { highlight, lineText, out, table } from './print.js';
 
-type Line = { time: number; level?: string; executorId: string; logger?: string; message: string; cursor: string };
+type Line = { time: number; level?: string; executorId: string; stream?: string; log?: string; logger?: string; message: string; cursor: string };
 type Executor = { executorId: string; role?: string; pod?: string; node?: string; lines: number; warn: number; error: number; firstLine?: number; lastLine?: number; status: string; lifecycle?: { reason?: string; exitCode?: number; exitMeaning?: string } };
 
 const program = new Command('sparklogs')
@@ -29,6 +29,7 @@ const id = (name: string) => (v: string) => {
   return v;
 };
 const level = new Option('--level <level>', 'minimum level').choices([...LEVELS]).argParser((v) => v.toUpperCase());
+const stream = () => new Option('--stream <stream>', "only the container's stdout or stderr: an executor's whole-stream capture (sidecar mode) or its CRI lines of that stream (node mode); log file lines are left out").choices(['stdout', 'stderr']);
 /** "failed (Error, exit 52: JVM out of memory (OutOfMemoryError))" */
 const status = ({ status: s, lifecycle: l }: Executor) => {
   if (!l?.reason) return s;
@@ -71,14 +72,23 @@ program
   .option('--since <time>', 'lines from this time: 30s, 15m, 1h, 2d or ISO 8601')
   .option('--until <time>', 'lines up to this time (same forms)')
   .addOption(level)
+  .addOption(stream())
   .option('--grep <text>', 'lines containing all these words')
   .option('--tail <n>', 'only the last N lines (with -f default 100, or all since --since)', positive('--tail'))
   .option('--json', 'one JSON object per line')
-  .action(async (appId: string, o: { executor?: string; follow?: boolean; since?: string; until?: string; level?: string; grep?: string; tail?: number; json?: boolean }) => {
+  .addHelpText(
+    'after',
+    `
+Lines of an executor's whole-stream captures (its container's stdout and stderr, beside its log
+file) are marked: [3/stdout] among all executors, [stdout] with -e. With -e, lines come in the
+order the executor wrote them: its log file, then its stderr, then its stdout; without -e, all
+lines by time.`,
+  )
+  .action(async (appId: string, o: { executor?: string; follow?: boolean; since?: string; until?: string; level?: string; stream?: string; grep?: string; tail?: number; json?: boolean }) => {
     if (o.follow && o.until) throw new CliError('--until cannot be combined with -f: a follow has no end (use --since to start earlier, or drop -f)', 2);
     const c = client();
     const base = o.executor ? `api/v1/apps/${appId}/executors/${o.executor}` : `api/v1/apps/${appId}`;
-    const filters = { level: o.level, q: o.grep };
+    const filters = { level: o.level, stream: o.stream, q: o.grep };
     const print = (lines: Line[]) => out(lines.map((l) => (o.json ? JSON.stringify(l) + '\n' : lineText(l, !o.executor))).join(''));
     if (o.follow) {
       // --since: every line since then, then new ones; the server joins the two without a gap or a repeat.
@@ -122,10 +132,11 @@ program
   .argument('<text...>', 'words to find')
   .option('--app <appId>', 'only this app', id('--app'))
   .addOption(level)
+  .addOption(stream())
   .option('--limit <n>', 'how many hits', positive('--limit'), 100)
   .option('--json', 'one JSON object per hit')
-  .action(async (words: string[], o: { app?: string; level?: string; limit: number; json?: boolean }) => {
-    const r = await client().get<{ hits: { line: Line & { appId: string }; highlights: string[] }[] }>('api/v1/search', { q: words.join(' '), appId: o.app, level: o.level, size: Math.min(o.limit, 1000) });
+  .action(async (words: string[], o: { app?: string; level?: string; stream?: string; limit: number; json?: boolean }) => {
+    const r = await client().get<{ hits: { line: Line & { appId: string }; highlights: string[] }[] }>('api/v1/search', { q: words.join(' '), appId: o.app, level: o.level, stream: o.stream, size: Math.min(o.limit, 1000) });
     if (o.json) return out(r.hits.map((h) => JSON.stringify(h) + '\n').join(''));
     for (const h of r.hits) {
       const text = h.highlights.length ? h.highlights.map(highlight).join(' … ') : h.line.message.split('\n')[0];

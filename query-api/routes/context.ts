@@ -14,6 +14,7 @@ export interface RouteContext {
 export interface FilterQuery {
   appType?: string;
   level?: Level;
+  stream?: 'stdout' | 'stderr';
   from?: string;
   to?: string;
   q?: string;
@@ -25,6 +26,7 @@ export function lineFilter(params: { appId: string; executorId?: string }, q: Fi
   if (params.executorId) f.executorId = params.executorId;
   if (q.appType) f.appType = q.appType;
   if (q.level) f.minLevel = q.level;
+  if (q.stream) f.stream = q.stream;
   const from = parseTime('from', q.from);
   const to = parseTime('to', q.to);
   if (from !== undefined) f.from = from;

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { backoffMs, DEFAULT_RETRY, sleep } from '../../contract/retry.js';
-import { decodePositions, encodePositions, type Positions, type SortValues } from '../cursor.js';
+import { decodePositions, encodePositions, sequenceKey, type Positions, type SortValues } from '../cursor.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { FollowGate, type MissingLines } from '../follow-gate.js';
@@ -13,11 +13,15 @@ import { assertExists, lineFilter, type RouteContext } from './context.js';
 
 // Live follow as Server-Sent Events.
 //
-// Position: per executor, the (fileSeq, off, n) of the last line sent. An
-// event-time cursor would skip lines (executors lag each other); a position
-// per executor does not, as long as it never passes a line that is not
+// Position: per sequence, the (fileSeq, off, n) of the last line sent. A
+// sequence is an executor's log file(s), or one of its whole-stream captures
+// (stdout, stderr), keyed `executorId` or `executorId/log` (../cursor.ts):
+// an executor's captures are written at the same time as its log file, so
+// one position per executor would hide the lines of one behind the other.
+// An event-time cursor would skip lines (executors lag each other); a position
+// per sequence does not, as long as it never passes a line that is not
 // visible yet: the follow gate (../follow-gate.ts) sends a line only when it
-// is the next of its file (consecutive `n`), and holds the executor at a gap.
+// is the next of its file (consecutive `n`), and holds the sequence at a gap.
 // The position is the SSE event id, so a browser's EventSource or any client
 // sending it back (Last-Event-ID or ?cursor=) resumes exactly where it
 // stopped. `from` (or `tail`) first sends what was stored up to the start
@@ -33,7 +37,8 @@ import { assertExists, lineFilter, type RouteContext } from './context.js';
 // (pods deleted without lifecycle facts). The last event is `end`.
 
 type Params = { appId: string; executorId?: string };
-const MAX_FOLLOW_EXECUTORS = 5_000;
+/** Sequences in a follow position: an executor's log file and its two captures, of 5,000 executors. */
+const MAX_FOLLOW_SEQUENCES = 15_000;
 
 function sse(event: string, data: unknown, id?: string): string {
   return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -77,7 +82,18 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
         const base: LineFilter = lineFilter(req.params, q);
         const lastEventId = req.headers['last-event-id'];
         const resume = typeof lastEventId === 'string' && lastEventId !== '' ? ['Last-Event-ID', lastEventId] as const : q.cursor ? ['cursor', q.cursor] as const : undefined;
-        const pos: Positions = resume ? decodePositions(resume[0], resume[1], MAX_FOLLOW_EXECUTORS) : await store.positions(base);
+        // With a filter (level, text, time, stream), the matching lines' numbers have gaps of their own:
+        // the gate then reads every line's position in the scope (a light search) to find how far each
+        // sequence is complete, and the matching lines up to there are sent. A stream filter leaves
+        // the other stream's capture out of the scope (none of its lines can match), not a CRI file's
+        // lines of the other stream (they are numbered in one sequence with the rest). The follow
+        // starts at the scope's newest lines, so a sequence with no matching line yet (a log file
+        // under a stream filter, an executor without a WARN) is not read again from its start.
+        const scope: LineFilter = {
+          appId: base.appId, ...(base.appType ? { appType: base.appType } : {}), ...(base.executorId ? { executorId: base.executorId } : {}), ...(base.stream ? { sequencesOf: base.stream } : {}),
+        };
+        const filtered = base.minLevel !== undefined || base.text !== undefined || base.from !== undefined || base.to !== undefined || base.stream !== undefined;
+        const pos: Positions = resume ? decodePositions(resume[0], resume[1], MAX_FOLLOW_SEQUENCES) : await store.positions(filtered ? scope : base);
         if (!resume && Object.keys(pos).length === 0) await assertExists(store, { ...req.params, appType: q.appType });
         if (ctx.streams.active >= cfg.maxStreams) throw new ApiError('TOO_MANY_STREAMS', `too many downloads and follow streams (${cfg.maxStreams}); try again shortly`);
 
@@ -104,7 +120,7 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
           const gate = new FollowGate(pos, cfg.followGapMs);
           const send = (lines: StoredLine[]) => {
             // Each line's cursor is one of its route's order (the page links a line by it), whatever order the poll read in.
-            for (const l of lines) l.sort = order === 'time' ? [l['@timestamp'], l.fileSeq, l.off, l.lid] : [l.fileSeq, l.off, l.lid];
+            for (const l of lines) l.sort = order === 'time' ? [l['@timestamp'], l.fileSeq, l.off, l.lid] : [l.log ?? null, l.fileSeq, l.off, l.lid];
             const sorted = order === 'time' ? [...lines].sort((a, b) => a['@timestamp'] - b['@timestamp']) : lines;
             write(sse('lines', { lines: sorted.map((l) => toApiLine(l, order)) }, encodePositions(gate.pos)));
             lastLine = Date.now();
@@ -127,11 +143,6 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 after = page.at(-1)!.sort;
               }
             }
-            // With a filter (level, text, time), the matching lines' numbers have gaps of their own:
-            // the gate then reads every line's position (a light search) to find how far each
-            // executor is complete, and the matching lines up to there are sent.
-            const scope: LineFilter = { appId: base.appId, ...(base.appType ? { appType: base.appType } : {}), ...(base.executorId ? { executorId: base.executorId } : {}) };
-            const filtered = base.minLevel !== undefined || base.text !== undefined || base.from !== undefined || base.to !== undefined;
             while (!signal.aborted) {
               let lines: StoredLine[];
               let ready: StoredLine[];
@@ -144,7 +155,10 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
                 ({ send: ready, missing } = gate.take(lines));
                 if (filtered && ready.length > 0) {
                   const upTo: Positions = {};
-                  for (const l of ready) upTo[l.executorId] = gate.pos[l.executorId]!;
+                  for (const l of ready) {
+                    const k = sequenceKey(l);
+                    upTo[k] = gate.pos[k]!;
+                  }
                   // Should this search fail, the next poll starts again from where this one did.
                   ready = await store.lines({ ...base, after: from, upTo }, { order: 'file', size: cfg.maxPageSize, byNumber: true }).catch((err: unknown) => {
                     gate.pos = from;
@@ -161,9 +175,11 @@ export function followRoutes(app: FastifyInstance, ctx: RouteContext) {
               }
               for (const g of missing) {
                 const which = g.to >= g.from ? `lines ${g.from}-${g.to}` : 'lines';
-                const message = `executor ${g.executorId}: ${which} of its file #${g.fileSeq} were not stored within ${cfg.followGapMs / 1000} s; going on without them (they may have been lost, e.g. a pod killed without grace)`;
+                // Which sequence: the log file, or the stdout / stderr capture.
+                const file = g.log ? `its ${g.log} (file #${g.fileSeq})` : `its file #${g.fileSeq}`;
+                const message = `executor ${g.executorId}: ${which} of ${file} were not stored within ${cfg.followGapMs / 1000} s; going on without them (they may have been lost, e.g. a pod killed without grace)`;
                 plog.warn({ event: 'followLinesMissing', ...g }, 'follow: a gap was given up on');
-                write(sse('warning', { code: 'LINES_MISSING', message, ...g }));
+                write(sse('warning', { code: 'LINES_MISSING', message, sequence: sequenceKey(g), ...g }));
               }
               if (ready.length > 0) send(ready);
               // A full page, or a gap that just closed (the lines after it were not asked for): read on now.

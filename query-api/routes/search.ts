@@ -23,6 +23,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
           lucene: q.mode === 'lucene',
           ...(q.appType ? { appType: q.appType } : {}),
           ...(q.level ? { minLevel: q.level } : {}),
+          ...(q.stream ? { stream: q.stream } : {}),
           ...(from !== undefined ? { from } : {}),
           ...(to !== undefined ? { to } : {}),
         },
@@ -31,7 +32,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext) {
       );
       const last = hits.at(-1);
       const lines = toApiLines(hits, 'time');
-      const executorCursors = encodeCursors('file', hits.map((h) => [h.fileSeq, h.off, h.lid]));
+      const executorCursors = encodeCursors('file', hits.map((h) => [h.log ?? null, h.fileSeq, h.off, h.lid]));
       return {
         hits: hits.map((h, i) => ({ line: lines[i]!, executorCursor: executorCursors[i]!, highlights: h.highlights })),
         ...(hits.length === size && last ? { next: encodeCursor('search', last.sort) } : {}),

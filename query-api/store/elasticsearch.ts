@@ -6,7 +6,7 @@ import { Client, errors } from '@elastic/elasticsearch';
 import { LEVELS, summaryId, type AppDoc, type ExecutorDoc, type Level, type LineDoc } from '../../contract/documents.js';
 import type { Names } from '../../contract/names.js';
 import { ApiError } from '../errors.js';
-import type { Order, Position, Positions, SortValues } from '../cursor.js';
+import { CAPTURES, parseSequenceKey, sequenceKey, type Capture, type Order, type Position, type Positions, type SortValues } from '../cursor.js';
 import {
   appsRequest, appStatus, errorCountsRequest, exceptionsRequest, executorFactsRequest, histogramInterval, histogramRequest,
   readApps, readCounts, readExceptions, readExecutorFacts, readHistogram, readSpan, sortApps, spanRequest,
@@ -36,11 +36,15 @@ export interface LineFilter extends ExecutorRef {
   text?: string;
   /** text is Lucene query syntax (mode=lucene); a syntax error is a BAD_QUERY. */
   lucene?: boolean;
-  /** Only lines after these follow positions (and of executors not in them). */
+  /** Only lines of this stream (the `stream` field: a capture's lines, and a CRI file's lines of that stream). */
+  stream?: Capture;
+  /** Only lines of sequences that can hold lines of this stream: log and CRI files, and this stream's capture (a filtered follow's scope). */
+  sequencesOf?: Capture;
+  /** Only lines after these follow positions (per sequence key, cursor.ts), and of sequences not in them. */
   after?: Positions;
   /** Only lines at or before these follow positions. */
   upTo?: Positions;
-  /** Of these executors, only lines strictly before these positions (a follow held at a gap). */
+  /** Of these sequences, only lines strictly before these positions (a follow held at a gap). */
   before?: Positions;
 }
 
@@ -51,7 +55,7 @@ export interface PageRequest {
   before?: SortValues;
   /** The last `size` lines (with before: the `size` lines just before it). */
   tail?: boolean;
-  /** Only where each line is (executor, file, offset, number): a follow's completeness check. */
+  /** Only where each line is (executor, capture, file, offset, number): a follow's completeness check. */
   positionsOnly?: boolean;
   /** 'file' order by event number within a file (a follow's order; see positionClause); `sort` stays the 'file' cursor's. */
   byNumber?: boolean;
@@ -133,7 +137,7 @@ export interface AppList {
 export interface Store {
   /** Lines in ascending order of `order`, one page. */
   lines(f: LineFilter, page: PageRequest): Promise<StoredLine[]>;
-  /** Where each executor's newest stored line is: the start of a follow. */
+  /** Where each sequence's newest stored line is (per sequence key, cursor.ts): the start of a follow. */
   positions(ref: ExecutorRef): Promise<Positions>;
   exists(ref: ExecutorRef): Promise<boolean>;
   apps(q: AppsQuery): Promise<AppSummary[]>;
@@ -152,32 +156,70 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * 'file': one executor's log file (no `log`: missing first), then its stderr,
+ * then its stdout capture ('stderr' < 'stdout'), each in file order, like the
+ * sections of `yarn logs`. A line of the log file has the sort value null
+ * there, which search_after takes back both ways (checked on Elasticsearch
+ * 8.19: test/query-api/captures.test.ts pages through the sections with
+ * `after` and `before`); `unmapped_type` covers line indices made before the
+ * field.
+ */
 const SORT: Record<PageRequest['order'] | 'search', string[]> = {
   time: ['@timestamp', 'fileSeq', 'off', 'lid'],
   search: ['@timestamp', 'fileSeq', 'off', 'lid'],
-  file: ['fileSeq', 'off', 'lid'],
+  file: ['log', 'fileSeq', 'off', 'lid'],
 };
 
-const sortBy = (fields: string[], dir: 'asc' | 'desc') => fields.map((f) => ({ [f]: { order: dir } }));
+const sortBy = (fields: string[], dir: 'asc' | 'desc') =>
+  // Backward reads sort descending and reverse the page: missing values then come last, so they are first again.
+  fields.map((f) => ({ [f]: f === 'log' ? { order: dir, missing: dir === 'asc' ? '_first' : '_last', unmapped_type: 'keyword' } : { order: dir } }));
 // Lines of older collectors (no number) first: a file continued by a newer collector numbers from its checkpoint on.
 const BY_NUMBER = [{ fileSeq: { order: 'asc' } }, { n: { order: 'asc', missing: '_first', unmapped_type: 'long' } }, { off: { order: 'asc' } }, { lid: { order: 'asc' } }];
 
+const noCapture = { bool: { must_not: [{ exists: { field: 'log' } }] } };
+
+/** Lines of one sequence (cursor.ts): an executor's log file (no `log`), or one of its captures. */
+function sequenceClause(key: string): object {
+  const { executorId, log } = parseSequenceKey(key);
+  return { bool: { filter: [{ term: { executorId } }, log === undefined ? noCapture : { term: { log } }] } };
+}
+
+/** Lines of any of these sequences: one terms query per kind of sequence (log file, stdout, stderr), however many executors. */
+function sequencesClause(keys: string[]): object {
+  const byLog = new Map<string | undefined, string[]>();
+  for (const k of keys) {
+    const { executorId, log } = parseSequenceKey(k);
+    const ids = byLog.get(log);
+    if (ids) ids.push(executorId);
+    else byLog.set(log, [executorId]);
+  }
+  return {
+    bool: {
+      should: [...byLog].map(([log, ids]) => ({ bool: { filter: [{ terms: { executorId: ids } }, log === undefined ? noCapture : { term: { log } }] } })),
+      minimum_should_match: 1,
+    },
+  };
+}
+
 /**
- * Lines of executor e strictly after, at or before, or strictly before its
+ * Lines of sequence `key` strictly after, at or before, or strictly before its
  * position. Within a file, a position with an event number compares by number
  * (the collector's order, which is Kafka's and the follow's: in a CRI file a
  * line of one stream can be finished, and numbered, before an earlier-starting
  * partial line of the other); one without (lines of older collectors), by
- * offset.
+ * offset. Files of one sequence compare by fileSeq; other sequences of the
+ * same executor (its log file and its captures, written at the same time) are
+ * not compared at all.
  */
-function positionClause(e: string, [seq, off, n]: Position, side: 'after' | 'upTo' | 'before'): object {
+function positionClause(key: string, [seq, off, n]: Position, side: 'after' | 'upTo' | 'before'): object {
   const cmp = side === 'after' ? 'gt' : side === 'upTo' ? 'lte' : 'lt';
   // A file continued by a newer collector holds unnumbered lines before numbered ones.
   const byNumber = side === 'after' ? { range: { n: { gt: n } } } : { bool: { should: [{ range: { n: { [cmp]: n } } }, { bool: { must_not: [{ exists: { field: 'n' } }] } }], minimum_should_match: 1 } };
   const inFile = n === undefined ? { range: { off: { [cmp]: off } } } : byNumber;
   return {
     bool: {
-      filter: [{ term: { executorId: e } }],
+      filter: [sequenceClause(key)],
       should: [{ range: { fileSeq: side === 'after' ? { gt: seq } : { lt: seq } } }, { bool: { filter: [{ term: { fileSeq: seq } }, inFile] } }],
       minimum_should_match: 1,
     },
@@ -190,24 +232,29 @@ function lineQuery(f: LineFilter): object {
   if (f.appType) filter.push({ term: { appType: f.appType } });
   if (f.executorId) filter.push({ term: { executorId: f.executorId } });
   if (f.minLevel) filter.push({ terms: { level: LEVELS.slice(LEVELS.indexOf(f.minLevel)) } });
+  if (f.stream) filter.push({ term: { stream: f.stream } });
+  if (f.sequencesOf) filter.push({ bool: { should: [noCapture, { term: { log: f.sequencesOf } }], minimum_should_match: 1 } });
   if (f.from !== undefined || f.to !== undefined) {
     filter.push({ range: { '@timestamp': { ...(f.from !== undefined ? { gte: f.from } : {}), ...(f.to !== undefined ? { lte: f.to } : {}), format: 'epoch_millis' } } });
   }
   if (f.after) {
     const known = Object.keys(f.after);
-    filter.push({
-      bool: {
-        should: [...Object.entries(f.after).map(([e, p]) => positionClause(e, p, 'after')), { bool: { must_not: [{ terms: { executorId: known } }] } }],
-        minimum_should_match: 1,
-      },
-    });
+    if (known.length > 0) {
+      filter.push({
+        bool: {
+          // Sequences not in the position (an executor that started later, a capture with no line yet): from their first line.
+          should: [...Object.entries(f.after).map(([k, p]) => positionClause(k, p, 'after')), { bool: { must_not: [sequencesClause(known)] } }],
+          minimum_should_match: 1,
+        },
+      });
+    }
   }
   if (f.upTo) {
-    filter.push({ bool: { should: Object.entries(f.upTo).map(([e, p]) => positionClause(e, p, 'upTo')), minimum_should_match: 1 } });
+    filter.push({ bool: { should: Object.entries(f.upTo).map(([k, p]) => positionClause(k, p, 'upTo')), minimum_should_match: 1 } });
   }
   if (f.before) {
-    for (const [e, p] of Object.entries(f.before)) {
-      filter.push({ bool: { should: [{ bool: { must_not: [{ term: { executorId: e } }] } }, positionClause(e, p, 'before')], minimum_should_match: 1 } });
+    for (const [k, p] of Object.entries(f.before)) {
+      filter.push({ bool: { should: [{ bool: { must_not: [sequenceClause(k)] } }, positionClause(k, p, 'before')], minimum_should_match: 1 } });
     }
   }
   const must: object[] = [];
@@ -269,7 +316,7 @@ export function createStore(o: StoreOptions): Store {
         const res = await client.search<LineDoc>({
           ...lineIndex,
           ...linePage,
-          ...(page.positionsOnly ? { _source: { includes: ['executorId', 'fileSeq', 'off', 'n'] } } : {}),
+          ...(page.positionsOnly ? { _source: { includes: ['executorId', 'log', 'fileSeq', 'off', 'n'] } } : {}),
           size: page.size,
           query: lineQuery(f) as never,
           sort: (page.byNumber ? BY_NUMBER : sortBy(SORT[page.order], backward ? 'desc' : 'asc')) as never,
@@ -290,15 +337,24 @@ export function createStore(o: StoreOptions): Store {
           aggs: {
             ex: {
               terms: { field: 'executorId', size: maxExecutors },
-              aggs: { last: { top_hits: { size: 1, sort: [{ fileSeq: { order: 'desc' } }, { n: { order: 'desc', missing: '_last', unmapped_type: 'long' } }, { off: { order: 'desc' } }] as never, _source: ['fileSeq', 'off', 'n'] } } },
+              aggs: {
+                // One position per sequence: the log file (no `log`) and each capture.
+                seq: {
+                  filters: { filters: { '': noCapture, ...Object.fromEntries(CAPTURES.map((c) => [c, { term: { log: c } }])) } },
+                  aggs: { last: { top_hits: { size: 1, sort: [{ fileSeq: { order: 'desc' } }, { n: { order: 'desc', missing: '_last', unmapped_type: 'long' } }, { off: { order: 'desc' } }] as never, _source: ['fileSeq', 'off', 'n'] } } },
+                },
+              },
             },
           },
         });
-        const buckets = (res.aggregations?.ex as { buckets: { key: string; last: { hits: { hits: { _source: { fileSeq: number; off: number; n?: number } }[] } } }[] }).buckets;
+        type Last = { doc_count: number; last: { hits: { hits: { _source: { fileSeq: number; off: number; n?: number } }[] } } };
+        const buckets = (res.aggregations?.ex as { buckets: { key: string; seq: { buckets: Record<string, Last> } }[] }).buckets;
         const out: Positions = {};
         for (const b of buckets) {
-          const s = b.last.hits.hits[0]?._source;
-          if (s) out[b.key] = s.n === undefined ? [s.fileSeq, s.off] : [s.fileSeq, s.off, s.n];
+          for (const [log, seq] of Object.entries(b.seq.buckets)) {
+            const s = seq.last.hits.hits[0]?._source;
+            if (s) out[sequenceKey({ executorId: b.key, ...(log ? { log } : {}) })] = s.n === undefined ? [s.fileSeq, s.off] : [s.fileSeq, s.off, s.n];
+          }
         }
         return out;
       });

@@ -13,7 +13,7 @@ import pino from 'pino';
 import type { Browser } from 'playwright-core';
 import { build } from '../../query-api/app.js';
 import type { Logger } from '../../contract/log.js';
-import { batchesOf, source } from '../helpers/seed.js';
+import { batchesOf, source, sparkLine } from '../helpers/seed.js';
 import { launchChromium } from './chromium.js';
 import { events, fixture, testConfig, type Fixture } from './fixture.js';
 
@@ -133,4 +133,64 @@ test('with API tokens on: the page asks for the token once, and Download saves t
     await context.close();
     await secured.close();
   }
+});
+
+test('captures: an executor\'s stdout and stderr lines are marked, come after its log file, and a stream choice shows one of them (also when following)', async () => {
+  // Executor 5: its log file, and whole-stream captures of its container's stderr and stdout.
+  const appId = f.appId;
+  const srcs = {
+    log: source(appId, '5', { stream: undefined, file: '/opt/spark/logs/executor.log', fileId: 'log-5', fileSeq: 0 }),
+    stderr: source(appId, '5', { stream: 'stderr', file: '/opt/spark/logs/stderr', fileId: 'err-5', fileSeq: 1 }),
+    stdout: source(appId, '5', { stream: 'stdout', file: '/opt/spark/logs/stdout', fileId: 'out-5', fileSeq: 2 }),
+  };
+  const texts = (kind: string, from: number, count: number) => Array.from({ length: count }, (_, i) => `${kind} line ${from + i} of executor 5`);
+  const rec = (kind: keyof typeof srcs, from: number, count: number) => ({
+    v: 1 as const, src: srcs[kind], n: from,
+    lines: texts(kind, from, count).map((m, i) => ({ off: (from + i) * 100, t: f.t0 + (from + i) * 1000 + (kind === 'log' ? 0 : kind === 'stderr' ? 300 : 600), m: kind === 'log' ? sparkLine(f.t0 + (from + i) * 1000, 'INFO', 'Executor', m) : m })),
+  });
+  const stored = f.expected.total + 4 + 5 + 6;
+  await f.seeder.send([rec('stdout', 0, 6), rec('log', 0, 4), rec('stderr', 0, 5)]);
+  await f.seeder.waitForLines(stored);
+
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#/apps/${appId}/logs?executor=5`);
+  await page.locator('#viewer .line').nth(14).waitFor({ timeout: 20_000 });
+  const messages = async () => (await page.locator('#viewer .line .m').allTextContents()).map((m) => m.replace(/^(stdout|stderr)/, '').replace(/^Executor: /, ''));
+  assert.deepEqual(await messages(), [...texts('log', 0, 4), ...texts('stderr', 0, 5), ...texts('stdout', 0, 6)], 'the log file, then stderr, then stdout');
+  assert.equal(await page.locator('#viewer .line.captured').count(), 11);
+  assert.deepEqual(await page.locator('#viewer .line[data-log="stdout"] .cap').allTextContents(), Array(6).fill('stdout'), 'stdout lines carry a badge');
+  assert.equal(await page.locator('#viewer .line:not(.captured) .cap').count(), 0, 'log file lines have none');
+  const badge = await page.locator('#viewer .line[data-log="stdout"] .cap').first().evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor);
+  assert.notEqual(badge, 'rgba(0, 0, 0, 0)', 'the badge is visible');
+
+  // Only stdout: the choice is kept in the URL, the download link follows it.
+  await page.selectOption('#stream', 'stdout');
+  await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('#viewer .line').length === 6, undefined, { timeout: 20_000 });
+  assert.deepEqual(await messages(), texts('stdout', 0, 6));
+  assert.match(page.url(), /stream=stdout/);
+  assert.match((await page.getAttribute('.toolbar a.download', 'href')) ?? '', /\/executors\/5\/download\?stream=stdout$/);
+
+  // Follow with the choice on: a new stdout line comes, a new log line does not.
+  await page.click('#follow');
+  await page.locator('#follow[aria-pressed="true"]').waitFor({ timeout: 10_000 });
+  await f.seeder.send([rec('log', 4, 1), rec('stdout', 6, 1)]);
+  await f.seeder.waitForLines(stored + 2);
+  await page.locator(`#viewer .line .m:text("${texts('stdout', 6, 1)[0]}")`).waitFor({ timeout: 20_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(await messages(), texts('stdout', 0, 7), 'the follow sends the stdout line only');
+  mkdirSync('test-artifacts', { recursive: true });
+  await page.screenshot({ path: 'test-artifacts/query-api-web-captures.png' });
+  await page.click('#follow');
+
+  // All executors: each capture line is marked too.
+  await page.goto(`${base}/#/apps/${appId}/logs?stream=stderr&from=${f.t0}`);
+  await page.locator('#viewer .line').first().waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('#stream').inputValue(), 'stderr');
+  const logs = await page.locator('#viewer .line').evaluateAll((ls) => ls.map((l) => (l as unknown as { dataset: { log?: string; stream?: string } }).dataset));
+  assert.ok(logs.length > 0 && logs.every((d) => d.stream === 'stderr'), 'stderr lines only');
+  assert.ok(logs.some((d) => d.log === 'stderr'), 'marked as a capture');
+  assert.deepEqual(errors, []);
+  await page.close();
 });

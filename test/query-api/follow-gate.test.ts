@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FollowGate, isNext, type GateLine } from '../../query-api/follow-gate.js';
 
-const line = (executorId: string, n: number, fileSeq = 0): GateLine => ({ executorId, fileSeq, off: n * 100, n });
-const ns = (ls: GateLine[]) => ls.map((l) => `${l.executorId}:${l.fileSeq}/${l.n}`);
+const line = (executorId: string, n: number, fileSeq = 0, log?: string): GateLine => ({ executorId, fileSeq, off: n * 100, n, ...(log ? { log } : {}) });
+const ns = (ls: GateLine[]) => ls.map((l) => `${l.executorId}${l.log ? `/${l.log}` : ''}:${l.fileSeq}/${l.n}`);
 
 test('isNext: the next number of the same file, or the first of a later file; lines without a number pass', () => {
   assert.equal(isNext([0, 500, 5], line('1', 6)), true);
@@ -56,4 +56,24 @@ test('an executor that appears later must start at its file\'s first line', () =
   const gate = new FollowGate({}, 60_000, () => 0);
   assert.deepEqual(ns(gate.take([line('7', 1)]).send), []);
   assert.deepEqual(ns(gate.take([line('7', 0), line('7', 1)]).send), ['7:0/0', '7:0/1']);
+});
+
+test('an executor\'s log file and its captures are sequences of their own: a capture ahead hides no log line, a gap in one holds only that one', () => {
+  let now = 0;
+  // An older client's position: keyed by the executor id, it is the log file's.
+  const gate = new FollowGate({ '3': [0, 400, 4] }, 1000, () => now);
+  // The stdout capture (file #1) is visible up to line 2 before the log file's lines 5 and 6 are.
+  let r = gate.take([line('3', 0, 1, 'stdout'), line('3', 1, 1, 'stdout'), line('3', 2, 1, 'stdout')]);
+  assert.deepEqual(ns(r.send), ['3/stdout:1/0', '3/stdout:1/1', '3/stdout:1/2']);
+  assert.deepEqual(gate.pos, { '3': [0, 400, 4], '3/stdout': [1, 200, 2] });
+  r = gate.take([line('3', 5), line('3', 6), line('3', 0, 2, 'stderr'), line('3', 3, 1, 'stdout')]);
+  assert.deepEqual(ns(r.send), ['3:0/5', '3:0/6', '3/stderr:2/0', '3/stdout:1/3']);
+  // A gap in the stderr capture holds it alone.
+  r = gate.take([line('3', 2, 2, 'stderr'), line('3', 7), line('3', 4, 1, 'stdout')]);
+  assert.deepEqual(ns(r.send), ['3:0/7', '3/stdout:1/4']);
+  assert.deepEqual(gate.holds(), { '3/stderr': [2, 200, 2] });
+  now = 1000;
+  r = gate.take([line('3', 2, 2, 'stderr')]);
+  assert.deepEqual(r.missing, [{ executorId: '3', log: 'stderr', fileSeq: 2, from: 1, to: 1 }], 'the warning names the capture');
+  assert.deepEqual(ns(gate.take([line('3', 2, 2, 'stderr')]).send), ['3/stderr:2/2']);
 });

@@ -4,7 +4,7 @@
 // position, as the per-line encoder's do.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCursor, encodeCursor, encodeCursors, type SortValues } from '../../query-api/cursor.js';
+import { decodeCursor, decodePositions, encodeCursor, encodeCursors, encodePositions, parseSequenceKey, sequenceKey, type Positions, type SortValues } from '../../query-api/cursor.js';
 import { formatText, isoTime } from '../../query-api/lines.js';
 
 test('isoTime writes what toISOString writes, across minute, day and year edges and in any order', () => {
@@ -17,11 +17,15 @@ test('isoTime writes what toISOString writes, across minute, day and year edges 
   assert.throws(() => isoTime(NaN), RangeError);
   assert.throws(() => isoTime(8.64e15 + 1), RangeError);
   assert.equal(formatText({ time: 1_796_048_793_123, level: 'WARN', executorId: '3', logger: 'a.B', message: 'm' }, true), '2026-11-30T14:26:33.123Z WARN  [3] a.B: m\n');
+  // A line of a whole-stream capture is marked with its stream, with the executor column and without it.
+  assert.equal(formatText({ time: 1_796_048_793_123, executorId: '3', log: 'stdout', message: 'println' }, true), '2026-11-30T14:26:33.123Z -     [3/stdout] println\n');
+  assert.equal(formatText({ time: 1_796_048_793_123, executorId: '3', log: 'stderr', message: 'e' }, false), '2026-11-30T14:26:33.123Z -     [stderr] e\n');
+  assert.equal(formatText({ time: 1_796_048_793_123, executorId: '3', message: 'm' }, false), '2026-11-30T14:26:33.123Z -     m\n');
 });
 
 test('encodeCursors: every cursor of a page decodes to its line\'s position; non-ASCII ids too', () => {
   const sorts: SortValues[] = [];
-  for (let i = 0; i < 1_000; i++) sorts.push([i % 3, i * 131, `lid${'x'.repeat(i % 7)}${i}`]);
+  for (let i = 0; i < 1_000; i++) sorts.push([[null, 'stderr', 'stdout'][i % 3]!, i % 3, i * 131, `lid${'x'.repeat(i % 7)}${i}`]);
   const cursors = encodeCursors('file', sorts);
   assert.equal(cursors.length, sorts.length);
   cursors.forEach((c, i) => {
@@ -32,8 +36,31 @@ test('encodeCursors: every cursor of a page decodes to its line\'s position; non
   encodeCursors('time', odd).forEach((c, i) => assert.deepEqual(decodeCursor('after', c, 'time'), odd[i]));
   assert.deepEqual(encodeCursors('time', []), []);
   // A cursor of one order is refused by another, as encodeCursor's is.
-  assert.throws(() => decodeCursor('after', encodeCursors('file', [[0, 1, 'a']])[0]!, 'time'), /does not belong/);
-  assert.deepEqual(decodeCursor('after', encodeCursor('file', [0, 1, 'a']), 'file'), [0, 1, 'a']);
+  assert.throws(() => decodeCursor('after', encodeCursors('file', [[null, 0, 1, 'a']])[0]!, 'time'), /does not belong/);
+  assert.deepEqual(decodeCursor('after', encodeCursor('file', [null, 0, 1, 'a']), 'file'), [null, 0, 1, 'a']);
+});
+
+test("'file' cursors: the capture leads (null: the log file); one of a release before captures is a log file line; others are refused", () => {
+  assert.deepEqual(decodeCursor('after', encodeCursor('file', ['stdout', 2, 10, 'a']), 'file'), ['stdout', 2, 10, 'a']);
+  // A permalink kept from before captures: (fileSeq, off, lid).
+  assert.deepEqual(decodeCursor('after', encodeCursor('file', [0, 1, 'a']), 'file'), [null, 0, 1, 'a']);
+  for (const bad of [['syslog', 0, 1, 'a'], [1, 0, 1, 'a'], [null, 'x', 1, 'a'], [null, 0, 1], [null, null, 0, 1, 'a'], ['stdout', 0, 1, 2]]) {
+    assert.throws(() => decodeCursor('after', encodeCursor('file', bad as SortValues), 'file'), /not a cursor returned by this API/, JSON.stringify(bad));
+  }
+});
+
+test('follow positions: keyed by sequence (executor, or executor/capture); an older client\'s executor keys read as they are', () => {
+  const pos = { '1': [0, 10, 3], '1/stdout': [1, 5, 0], 'driver/stderr': [2, 0], '7': [0, 0] } as const;
+  assert.deepEqual(decodePositions('cursor', encodePositions(pos as unknown as Positions), 10), pos);
+  assert.deepEqual(sequenceKey({ executorId: '1' }), '1');
+  assert.deepEqual(sequenceKey({ executorId: '1', log: 'stdout' }), '1/stdout');
+  assert.deepEqual(parseSequenceKey('driver/stderr'), { executorId: 'driver', log: 'stderr' });
+  assert.deepEqual(parseSequenceKey('driver'), { executorId: 'driver' });
+  const raw = (f: unknown) => Buffer.from(JSON.stringify({ f })).toString('base64url');
+  for (const bad of [{ '1/syslog': [0, 1] }, { '1/': [0, 1] }, { '/stdout': [0, 1] }, { '1/stdout/x': [0, 1] }]) {
+    assert.throws(() => decodePositions('cursor', raw(bad), 10), /not a follow cursor/, JSON.stringify(bad));
+  }
+  assert.throws(() => decodePositions('cursor', raw({ a: [0, 1], b: [0, 1], c: [0, 1] }), 2), /more than 2 sequences/);
 });
 
 test('one position has one cursor: encodeCursor gives what encodeCursors gives for it (the page finds a linked line by its cursor)', () => {

@@ -3,13 +3,15 @@
 //   #/?name=…&status=…&sort=…&offset=…   apps with status, filters, sorting, paging
 //   #/search?q=…                         search across apps, with its log volume
 //   #/apps/<appId>                       timeline, log volume, exceptions, executors
-//   #/apps/<appId>/logs?executor=…&line=…&from=…&to=…&level=…&q=…  the log viewer
+//   #/apps/<appId>/logs?executor=…&line=…&from=…&to=…&level=…&stream=…&q=…  the log viewer
 // Every text from the server goes in with textContent; only search highlights
 // (HTML-escaped by the server, matches in <mark>) go in as HTML.
 import { histogramChart, timelineChart } from './charts.js';
 import { LEVELS, api, appHref, downloadLink, el, fmtDuration, fmtTime, headers, lineEl, logsHref, newView, toast, viewSignal } from './lib.js';
 
 const PAGE = 500;
+/** The container streams a line can be of (the `stream` filter). */
+const STREAMS = ['stdout', 'stderr'];
 /** Lines kept in the DOM: older ones are dropped (and reloadable) so a long follow stays fast. */
 const MAX_DOM_LINES = 5000;
 /** Lines shown under the app page's histogram for a selected range. */
@@ -153,6 +155,7 @@ async function searchView(text) {
         { class: 'meta' },
         el('a', { href: appHref(l.appId) }, l.appId), ' · ',
         el('a', { href: logsHref(l.appId, { executor: l.executorId }) }, `executor ${l.executorId}`),
+        l.log ? [' ', el('span', { class: `cap cap-${l.log}`, title: `the container's ${l.log} (whole-stream capture)` }, l.log)] : null,
         ` · ${fmtTime(l.time)} · ${l.level ?? ''} · `,
         el('a', { class: 'ctx-app', href: logsHref(l.appId, { line: l.cursor }) }, 'in context'),
         hit.executorCursor ? [' · ', el('a', { class: 'ctx-exec', href: logsHref(l.appId, { executor: l.executorId, line: hit.executorCursor }) }, 'in its executor')] : null,
@@ -293,9 +296,10 @@ async function logsView(appId, q) {
   const executor = q.get('executor') ?? '';
   const target = q.get('line') ?? '';
   const base = executor ? `/api/v1/apps/${encodeURIComponent(appId)}/executors/${encodeURIComponent(executor)}` : `/api/v1/apps/${encodeURIComponent(appId)}`;
-  const state = { prev: undefined, next: undefined, follow: undefined, level: q.get('level') ?? '', grep: q.get('q') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '' };
+  const stream = q.get('stream') ?? '';
+  const state = { prev: undefined, next: undefined, follow: undefined, level: q.get('level') ?? '', stream: STREAMS.includes(stream) ? stream : '', grep: q.get('q') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '' };
   const hashPath = `/apps/${encodeURIComponent(appId)}/logs`;
-  const keepInUrl = () => setHashQuery(hashPath, { executor, level: state.level, q: state.grep, from: state.from, to: state.to });
+  const keepInUrl = () => setHashQuery(hashPath, { executor, level: state.level, stream: state.stream, q: state.grep, from: state.from, to: state.to });
 
   const $viewer = el('div', { class: 'viewer', id: 'viewer', tabindex: 0, 'aria-label': 'log lines' });
   const $older = el('button', { id: 'older', onclick: () => older() }, '▲ Older');
@@ -304,6 +308,12 @@ async function logsView(appId, q) {
   const $first = el('button', { id: 'first-error', onclick: () => firstError() }, 'First error');
   const $follow = el('button', { id: 'follow', 'aria-pressed': 'false', onclick: () => toggleFollow() }, 'Follow');
   const $level = el('select', { id: 'level', 'aria-label': 'minimum level', onchange: () => { state.level = $level.value; refilter(); } }, el('option', { value: '' }, 'all levels'), LEVELS.map((l) => el('option', { value: l, selected: l === state.level }, `≥ ${l}`)));
+  // All lines, or only the container's stdout or stderr (an executor's whole-stream capture, or a CRI file's lines of that stream).
+  const $stream = el(
+    'select',
+    { id: 'stream', 'aria-label': 'stream', title: "All lines, or only the container's stdout or stderr", onchange: () => { state.stream = $stream.value; refilter(); } },
+    el('option', { value: '' }, 'all streams'), STREAMS.map((s) => el('option', { value: s, selected: s === state.stream }, s)),
+  );
   const $grep = el('input', { id: 'grep', type: 'search', 'aria-label': 'words', placeholder: 'filter (words)', value: state.grep, onchange: () => { state.grep = $grep.value.trim(); refilter(); } });
   const $from = el('input', { id: 'from', 'aria-label': 'from', placeholder: 'from (1h, 2024-11-21 06:00)', size: 20, value: timeText(state.from) });
   const $to = el('input', { id: 'to', 'aria-label': 'to', placeholder: 'to', size: 20, value: timeText(state.to) });
@@ -319,16 +329,19 @@ async function logsView(appId, q) {
   $from.addEventListener('change', setRange);
   $to.addEventListener('change', setRange);
   const $status = el('span', { class: 'muted', id: 'status', 'aria-live': 'polite' });
+  const downloadHref = () => `${base}/download${state.stream ? `?stream=${state.stream}` : ''}`;
+  const $download = downloadLink(downloadHref());
   $main.replaceChildren(
     el('h1', {}, el('a', { href: appHref(appId) }, appId), ' ', el('small', {}, executor ? `executor ${executor}` : 'all executors')),
-    el('div', { class: 'toolbar' }, $older, $newer, $latest, $first, $follow, $level, $grep, $from, $to, downloadLink(`${base}/download`), $status),
+    el('div', { class: 'toolbar' }, $older, $newer, $latest, $first, $follow, $level, $stream, $grep, $from, $to, $download, $status),
     $viewer,
   );
-  const filters = () => ({ level: state.level || undefined, q: state.grep || undefined, from: state.from || undefined, to: state.to || undefined });
+  const filters = () => ({ level: state.level || undefined, stream: state.stream || undefined, q: state.grep || undefined, from: state.from || undefined, to: state.to || undefined });
   const lineOf = (l) => lineEl(l, { appId, executor: executor || undefined });
 
   function refilter() {
     keepInUrl();
+    $download.setAttribute('href', downloadHref());
     reload().catch((err) => err.name !== 'AbortError' && toast(err.message));
   }
 
@@ -427,8 +440,8 @@ async function logsView(appId, q) {
     let lastId;
     for (let attempt = 0; !ctl.signal.aborted; attempt++) {
       const u = new URL(`${base}/follow`, location.origin);
-      const { level, q: words } = filters();
-      for (const [k, v] of Object.entries({ level, q: words })) if (v) u.searchParams.set(k, v);
+      const { level, stream: only, q: words } = filters();
+      for (const [k, v] of Object.entries({ level, stream: only, q: words })) if (v) u.searchParams.set(k, v);
       const res = await fetch(u, { headers: { ...headers(), ...(lastId ? { 'last-event-id': lastId } : {}) }, signal: ctl.signal });
       if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

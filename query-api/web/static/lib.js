@@ -84,7 +84,8 @@ export function downloadLink(path, label = 'Download') {
     if (a.dataset.busy) return;
     a.dataset.busy = '1';
     try {
-      await saveAuthorized(path, (bytes) => (a.textContent = `${label} (${(bytes / 1048576).toFixed(1)} MB…)`));
+      // The link as it is now (a view may have set a filter on it since).
+      await saveAuthorized(a.getAttribute('href'), (bytes) => (a.textContent = `${label} (${(bytes / 1048576).toFixed(1)} MB…)`));
     } catch (err) {
       if (err.name !== 'AbortError') toast(`download failed: ${err.message}`);
     } finally {
@@ -135,15 +136,20 @@ export const logsHref = (appId, q = {}) => {
   return `${appHref(appId)}/logs${[...p].length ? `?${p}` : ''}`;
 };
 
-/** One log line: permalink, time, level, executor (when several), message with its stack trace folded. */
+/**
+ * One log line: permalink, time, level, executor (when several), message with its stack trace folded.
+ * A line of a whole-stream capture (`log`: the container's stdout or stderr, not its log file) is
+ * marked with a badge naming the stream, so println output stands out from the log.
+ */
 export function lineEl(l, { appId, executor }) {
   const [head, ...rest] = l.message.split('\n');
   const text = (l.logger ? `${l.logger}: ` : '') + head;
-  const msg = rest.length ? el('details', {}, el('summary', {}, text), el('pre', {}, rest.join('\n'))) : text;
+  const cap = l.log ? el('span', { class: `cap cap-${l.log}`, title: `the container's ${l.log} (whole-stream capture), not its log file` }, l.log) : null;
+  const msg = rest.length ? el('details', {}, el('summary', {}, cap, text), el('pre', {}, rest.join('\n'))) : [cap, text];
   const link = logsHref(appId, { executor, line: l.cursor });
   return el(
     'div',
-    { class: `line lvl-${l.level ?? 'NONE'}${executor ? ' exec-hidden' : ''}`, 'data-cursor': l.cursor, 'data-time': l.time },
+    { class: `line lvl-${l.level ?? 'NONE'}${executor ? ' exec-hidden' : ''}${l.log ? ' captured' : ''}`, 'data-cursor': l.cursor, 'data-time': l.time, 'data-log': l.log, 'data-stream': l.stream },
     el('a', { class: 'ln', href: link, title: 'permalink to this line', 'aria-label': 'permalink to this line' }, '#'),
     el('span', { class: 't' }, fmtTime(l.time)),
     el('span', { class: 'l' }, l.level ?? ''),
