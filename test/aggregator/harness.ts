@@ -17,7 +17,7 @@ export function source(appId: string, executorId: string, over: Partial<Source> 
   return {
     appType: 'spark', appId, executorId, role: executorId === 'driver' ? 'driver' : 'executor', appName: 'etl-daily', namespace: 'jobs',
     pod: `etl-daily-exec-${executorId}`, podUid: `uid-${appId}-${executorId}`, node: 'ip-10-0-1-7', container: 'spark-kubernetes-executor',
-    stream: 'stderr', file: '/var/log/spark/executor.log', fileId: `fid-${executorId}`, fileSeq: 1, ...over,
+    file: '/var/log/spark/executor.log', fileId: `fid-${executorId}`, fileSeq: 1, ...over,
   };
 }
 

@@ -56,7 +56,7 @@ export function source(appId: string, executorId: string, extra: Partial<Src> = 
   return {
     appType: 'spark', appId, executorId, role, appName: 'etl-daily', namespace: 'jobs',
     pod: `etl-daily-${executorId === 'driver' ? 'driver' : `exec-${executorId}`}`, podUid: `uid-${appId}-${executorId}`,
-    node: 'node-a', container: 'spark', stream: 'stderr', file: `/var/log/pods/${appId}/${executorId}.log`, fileId: `f-${executorId}`, fileSeq: 0,
+    node: 'node-a', container: 'spark', file: `/var/log/pods/${appId}/${executorId}.log`, fileId: `f-${executorId}`, fileSeq: 0,
     ...extra,
   };
 }

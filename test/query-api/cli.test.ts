@@ -189,8 +189,7 @@ test('-f prints lines written after it started, of a late executor too, and exit
     const late = events('7', 5, f.t0 + 60_000);
     await f.seeder.send([...batchesOf(source(f.appId, '1'), more.lines), ...batchesOf(source(f.appId, '7'), late.lines)]);
     await waitFor(() => [...more.messages, ...late.messages].every((m) => out.includes(m)), SLOW_MS, 'the new lines');
-    // The fixture's sources are whole-stream captures of stderr (seed.ts source()): the executor column names it.
-    assert.match(out, /\[7\/stderr\] Executor: task 0 of executor 7/);
+    assert.match(out, /\[7\] Executor: task 0 of executor 7/);
     for (const e of ['driver', '1', '2', '7']) await f.seeder.lifecycle(source(f.appId, e), { exitCode: 0, reason: 'Completed', finishedAt: Date.now() });
     // Minutes at most on a busy machine; without the pods' ends it would run for followIdleEndMs (an hour).
     let timer: NodeJS.Timeout | undefined;
