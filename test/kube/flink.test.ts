@@ -45,13 +45,13 @@ function snippetOptions(): string[] {
 }
 
 /** Markers per subtask/attempt as served for one pod: seq numbers in the order served. */
-function markerGroups(lines: ApiLine[], appId: string): Map<string, number[]> {
+function markerGroups(lines: ApiLine[], appId: string, of = LINES): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   for (const l of lines) {
     const m = MARKER.exec(l.message);
     if (!m) continue;
     assert.equal(m[1], appId, `a marker of another app: ${l.message}`);
-    assert.equal(Number(m[5]), LINES);
+    assert.equal(Number(m[5]), of);
     const key = `${m[2]}/${m[3]}`;
     groups.set(key, [...(groups.get(key) ?? []), Number(m[4])]);
   }
@@ -251,4 +251,80 @@ test('Flink 2.3 in native Kubernetes application mode: every event of every pod 
   assert.equal(victimLog.split('\n').filter((l) => l.includes('sparklogs-marker')).length, [...markerGroups(served.get(victim)!, clusterId).values()].flat().length, 'sparklogs logs -e <deleted pod> prints every marker');
   const whole = await sparklogsCli(sparklogs, ['logs', clusterId]);
   assert.equal(whole.split('\n').filter((l) => l.includes('sparklogs-marker')).length, all.filter((l) => MARKER.test(l.message)).length, 'sparklogs logs <cluster id> prints every marker');
+});
+
+// Flink's own env.stdout-err.redirect-to-file (deploy/flink/flink-conf.snippet, commented there):
+// the image's entrypoint writes stdout and stderr to <log>.out and .err as flink-console.sh does,
+// the templates' sidecar ships them as streams of their own, and the log4j console is off.
+test('Flink 2.3 with env.stdout-err.redirect-to-file: what the job prints is served as the TaskManager\'s stdout and stderr, once, in order; its log as before', { timeout: 15 * 60_000 }, async (t) => {
+  const clusterId = `e2e-flinkout-${uniqueSuffix()}`;
+  const lines = 40;
+  const pods = new Map<string, { component: string; follow: Followed }>();
+  const watcher = watchPods(cluster, NAMESPACE, `app=${clusterId}`, (p) => {
+    if (!pods.has(p.metadata.name)) pods.set(p.metadata.name, { component: p.metadata.labels?.component ?? '', follow: followLogs(cluster, NAMESPACE, p.metadata.name, 'flink-main-container') });
+  });
+  t.after(async () => {
+    await watcher.stop();
+    for (const p of pods.values()) p.follow.stop();
+    await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'deployment', clusterId, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  });
+  const args = [
+    'run-application', '--target', 'kubernetes-application',
+    ...snippetOptions(),
+    '-D', 'env.stdout-err.redirect-to-file=true',
+    '-D', `kubernetes.cluster-id=${clusterId}`,
+    '-D', `kubernetes.container.image.ref=${IMAGE}`,
+    '-D', 'kubernetes.container.image.pull-policy=Never',
+    '-D', 'kubernetes.rest-service.exposed.type=NodePort',
+    '-D', 'jobmanager.memory.process.size=1024m',
+    '-D', 'taskmanager.memory.process.size=1024m',
+    '-D', 'taskmanager.numberOfTaskSlots=1',
+    '-D', 'kubernetes.jobmanager.cpu.amount=0.25',
+    '-D', 'kubernetes.taskmanager.cpu.amount=0.25',
+    '-D', 'kubernetes.jobmanager.cpu.limit-factor=8',
+    '-D', 'kubernetes.taskmanager.cpu.limit-factor=8',
+    JOB_JAR, 'parallelism=1', `lines=${lines}`, 'spread-ms=4000',
+  ];
+  let clientOut = '';
+  const client = spawn('bash', [join(REPO, 'deploy/local/flink'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
+  t.after(() => {
+    if (client.exitCode === null) client.kill('SIGTERM');
+  });
+  client.stdout.on('data', (d) => (clientOut += d));
+  client.stderr.on('data', (d) => (clientOut += d));
+  const code = await new Promise<number>((res) => client.on('close', (c) => res(c ?? -1)));
+  if (code !== 0) assert.fail(`flink run exited ${code}:\n${clientOut.slice(-3000)}\n${await describeNamespace(cluster, NAMESPACE)}`);
+  // In application mode the cluster goes when its job is done.
+  await waitFor('the job done and Flink\'s cluster torn down', async () => {
+    const left = await kubectl(cluster, ['-n', NAMESPACE, 'get', 'deployments,pods', '-l', `app=${clusterId}`, '-o', 'name']);
+    return left.trim() === '' ? true : undefined;
+  }, 8 * 60_000, 2000).catch(async (err) => assert.fail(`${(err as Error).message}\n${await describeNamespace(cluster, NAMESPACE)}`));
+  await watcher.stop();
+  await Promise.all([...pods.values()].map((p) => p.follow.ended));
+  const ran = [...pods].filter(([, p]) => p.component === 'taskmanager' && p.follow.text() !== '');
+  assert.equal(ran.length, 1, `one TaskManager ran: ${[...pods.keys()].join(', ')}`);
+  const [tm, { follow }] = ran[0]!;
+
+  const want = Array.from({ length: lines / 10 }, (_, i) => `sparklogs-stdout app=${clusterId} subtask=0 attempt=0 seq=${(i + 1) * 10}/${lines}`);
+  const stdout = await waitFor('the TaskManager\'s stdout served', async () => {
+    const out = await executorLines(sparklogs, clusterId, tm, 'stdout');
+    return out.length >= want.length ? out : undefined;
+  }, 3 * 60_000, 3000);
+  await new Promise((res) => setTimeout(res, 5000));
+  const [out, err, all] = [await executorLines(sparklogs, clusterId, tm, 'stdout'), await executorLines(sparklogs, clusterId, tm, 'stderr'), await executorLines(sparklogs, clusterId, tm)];
+  assert.ok(stdout.length > 0);
+  assert.deepEqual(out.map((l) => l.message), want, 'stdout: every printed line once, in order, and nothing else');
+  assert.ok(out.every((l) => l.stream === 'stdout') && err.every((l) => l.stream === 'stderr'));
+  assert.deepEqual(err.filter((l) => l.message.startsWith('sparklogs-stderr ')).map((l) => l.message), [`sparklogs-stderr app=${clusterId} subtask=0 attempt=0 markers=${lines}`], 'stderr: the close line');
+  assert.deepEqual([...out, ...err].filter((l) => l.message.includes('sparklogs-marker')).map((l) => l.message), [], 'no log line copied into stdout or stderr');
+  // The log, from the file as before: every marker once, in order.
+  const log = all.filter((l) => l.stream === undefined);
+  assert.deepEqual(markerGroups(log, clusterId, lines).get('0/0'), Array.from({ length: lines }, (_, i) => i + 1), 'the log\'s markers');
+  // The console: what was printed (a copy), and no log line (the console appender is off).
+  const consoleText = follow.text();
+  for (const l of want) assert.ok(consoleText.includes(l), `the console shows ${l}`);
+  assert.ok(!consoleText.includes('sparklogs-marker'), 'the log4j console is off');
+  // The CLI marks them.
+  const printed = await sparklogsCli(sparklogs, ['logs', clusterId, '-e', tm, '--stream', 'stdout']);
+  assert.equal(printed.split('\n').filter((l) => l.includes('sparklogs-stdout')).length, want.length, `sparklogs logs -e ${tm} --stream stdout`);
 });

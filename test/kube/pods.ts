@@ -117,6 +117,8 @@ export interface ApiLine {
   thread?: string;
   exception?: string;
   time?: number;
+  /** stdout or stderr: a line the app printed (not a log line). */
+  stream?: string;
 }
 export interface ApiExecutor {
   executorId: string;
@@ -152,11 +154,11 @@ export async function api<T>(s: Installed, path: string, allow404 = false): Prom
 }
 
 /** Every line the query API serves for one executor, in the order served. */
-export async function executorLines(s: Installed, appId: string, executorId: string): Promise<ApiLine[]> {
+export async function executorLines(s: Installed, appId: string, executorId: string, stream?: 'stdout' | 'stderr'): Promise<ApiLine[]> {
   const out: ApiLine[] = [];
   let after: string | undefined;
   for (let i = 0; i < 1000; i++) {
-    const q = new URLSearchParams({ size: '1000', ...(after ? { after } : {}) });
+    const q = new URLSearchParams({ size: '1000', ...(stream ? { stream } : {}), ...(after ? { after } : {}) });
     const body = await api<{ lines: ApiLine[]; next?: string }>(s, `/api/v1/apps/${appId}/executors/${encodeURIComponent(executorId)}/logs?${q}`, true);
     if (!body) return out;
     out.push(...body.lines);

@@ -51,6 +51,10 @@ final class MarkerTask extends RichMapFunction<Long, Long> {
   public Long map(Long value) throws Exception {
     seq++;
     MARKER.info("sparklogs-marker {} seq={}/{}", where, seq, lines);
+    if (seq % 10 == 0) {
+      // Printed, not logged: Flink's .out file (env.stdout-err.redirect-to-file) or the console.
+      System.out.println("sparklogs-stdout " + where + " seq=" + seq + "/" + lines);
+    }
     if (chosen && seq == failAt) {
       throw injectedFailure(where + " seq=" + seq);
     }
@@ -64,6 +68,7 @@ final class MarkerTask extends RichMapFunction<Long, Long> {
   @Override
   public void close() {
     LOG.info("sparklogs-task close {} markers={}", where, seq);
+    System.err.println("sparklogs-stderr " + where + " markers=" + seq);
   }
 
   // --- an exception with two nested causes, from a few frames deep -------------

@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
  * subtasks of the markers operator: each subtask receives exactly N and logs,
  * at INFO with logger dev.sparklogs.e2e.Marker,
  * {@code sparklogs-marker app=<id> subtask=<s> attempt=<a> seq=<i>/<N>} (i from 1 to N).
+ * Printed (System.out, not the log) at every tenth marker: {@code sparklogs-stdout app=...
+ * seq=<i>/<N>}; on System.err at a subtask's close: {@code sparklogs-stderr app=... markers=<k>}.
  * The failure restarts every subtask (one pipelined region): attempt 0 of each
  * subtask logs a prefix 1..k of its markers, attempt 1 all N. The job is
  * bounded: it finishes after the last marker (or is cancelled before).
