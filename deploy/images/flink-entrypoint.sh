@@ -250,18 +250,8 @@ client() {
   mkdir -p "$FLINK_LOG_DIR" 2>/dev/null || true
   local log="$FLINK_LOG_DIR/flink-$IDENT-client-$HOST.log" opts
   opts=$(eval echo "$FLINK_ENV_JAVA_OPTS ${FLINK_ENV_JAVA_OPTS_CLI:-$(config_get env.java.opts.client "")}")
-  # env.stdout-err.redirect-to-file, as flink-console.sh: stdout and stderr into
-  # <log>.out and <log>.err (what the web UI's Stdout tab and the sparklogs
-  # sidecar read), the log4j console appender off so that they hold no log
-  # line twice. Unlike Flink's script, the console keeps a copy of both.
-  local quiet=()
-  if [ "$(config_get env.stdout-err.redirect-to-file false)" = true ] && [ -w "$FLINK_LOG_DIR" ]; then
-    CAPTURE_OUT=${log%.log}.out
-    CAPTURE_ERR=${log%.log}.err
-    quiet=(-Dconsole.log.level=OFF)
-  fi
   # shellcheck disable=SC2206
-  local cmd=("$JAVA" ${JVM_ARGS:-} $opts "${quiet[@]}"
+  local cmd=("$JAVA" ${JVM_ARGS:-} $opts
     "-Dlog.file=$log"
     "-Dlog4j.configuration=file:$FLINK_CONF_DIR/log4j-cli.properties"
     "-Dlog4j.configurationFile=file:$FLINK_CONF_DIR/log4j-cli.properties"

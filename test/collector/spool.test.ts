@@ -7,7 +7,7 @@
 // A damaged entry is kept aside with a clear error, never shipped or deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runToEnd } from '../helpers/process.js';
 import { appendFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPrivateStack } from '../helpers/private-stack.js';
@@ -15,16 +15,7 @@ import { collectorEnv, killCollector, sparkLine, startCollector, stopCollector, 
 
 const SPOOL_BIN = join(process.cwd(), 'dist/collector/spool-main.js');
 
-function runSpool(env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [SPOOL_BIN, '--once'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const runSpool = (env: Record<string, string>) => runToEnd(process.execPath, [SPOOL_BIN, '--once'], { env });
 
 const trace = (i: number) => [
   `24/11/21 06:21:00 ERROR Executor: task ${i} failed`,

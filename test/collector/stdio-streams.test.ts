@@ -9,7 +9,7 @@
 // ships as log lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runToEnd } from '../helpers/process.js';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkSourceKinds } from '../../collector/config.js';
@@ -253,16 +253,7 @@ test('overlapping globs of two kinds: the file is read as the first kind, and th
   }
 });
 
-function runSpool(env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [SPOOL_BIN, '--once'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const runSpool = (env: Record<string, string>) => runToEnd(process.execPath, [SPOOL_BIN, '--once'], { env });
 
 test('pod deleted while Kafka is down: stdout and stderr are spooled with their streams and shipped as them; an older entry still ships as log lines', async () => {
   const { dir, cleanup } = await tempDir('stdio-spool');

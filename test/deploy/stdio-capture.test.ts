@@ -6,7 +6,7 @@
 // console without being copied into the captured stderr.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runToEnd } from '../helpers/process.js';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +14,11 @@ import { join } from 'node:path';
 const REPO = process.cwd();
 const LIB = join(REPO, 'deploy/images/stdio-capture.sh');
 
-interface Ran { code: number | null; stdout: string; stderr: string }
+type Ran = { code: number | null; stdout: string; stderr: string };
 
-function run(cmd: string[], env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    // stdin not a socket: bash would take itself for a remote shell and read ~/.bashrc.
-    const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8');
-    p.stderr.setEncoding('utf8');
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+async function run(cmd: string[], env: Record<string, string>): Promise<Ran> {
+  const r = await runToEnd(cmd[0]!, cmd.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 /** Runs CHILD (a bash script) as an entrypoint runs the JVM: streams into the copiers, then stdio_finish. */

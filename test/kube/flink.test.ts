@@ -7,7 +7,7 @@
 // job is cancelled and Flink tears its cluster down. After every pod is gone,
 // the query API and the CLI serve each pod's log exactly as the pod printed it
 // on its console (every event once, in order), under the cluster id as app id.
-import { test, before } from 'node:test';
+import { test, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +42,42 @@ function snippetOptions(): string[] {
     opts.push('-D', `${m[1]}=${value}`);
   }
   return opts;
+}
+
+/**
+ * Submits the test job as a user does: the repository's Flink settings, `extra`, then addresses and
+ * the job's own sizes. Returns what the client printed; fails the test if the client failed.
+ */
+async function submit(t: TestContext, clusterId: string, extra: string[], jobArgs: string[]): Promise<string> {
+  const args = [
+    'run-application', '--target', 'kubernetes-application',
+    ...snippetOptions(),
+    ...extra,
+    '-D', `kubernetes.cluster-id=${clusterId}`,
+    '-D', `kubernetes.container.image.ref=${IMAGE}`,
+    '-D', 'kubernetes.container.image.pull-policy=Never',
+    // The client on this machine reaches the REST service on the node's address.
+    '-D', 'kubernetes.rest-service.exposed.type=NodePort',
+    // Small pods for a 2-core node: a quarter core requested, bursts allowed.
+    '-D', 'jobmanager.memory.process.size=1024m',
+    '-D', 'taskmanager.memory.process.size=1024m',
+    '-D', 'taskmanager.numberOfTaskSlots=1',
+    '-D', 'kubernetes.jobmanager.cpu.amount=0.25',
+    '-D', 'kubernetes.taskmanager.cpu.amount=0.25',
+    '-D', 'kubernetes.jobmanager.cpu.limit-factor=8',
+    '-D', 'kubernetes.taskmanager.cpu.limit-factor=8',
+    JOB_JAR, ...jobArgs,
+  ];
+  let out = '';
+  const client = spawn('bash', [join(REPO, 'deploy/local/flink'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
+  t.after(() => {
+    if (client.exitCode === null) client.kill('SIGTERM');
+  });
+  client.stdout.on('data', (d) => (out += d));
+  client.stderr.on('data', (d) => (out += d));
+  const code = await new Promise<number>((res) => client.on('close', (c) => res(c ?? -1)));
+  if (code !== 0) assert.fail(`flink run exited ${code}:\n${out.slice(-3000)}\n${await describeNamespace(cluster, NAMESPACE)}`);
+  return out;
 }
 
 /** Markers per subtask/attempt as served for one pod: seq numbers in the order served. */
@@ -80,35 +116,8 @@ test('Flink 2.3 in native Kubernetes application mode: every event of every pod 
   });
   const tm = () => [...pods.entries()].filter(([, p]) => p.component === 'taskmanager');
 
-  // Submit as a user does: the repository's Flink settings, then addresses and the job's own sizes.
-  const args = [
-    'run-application', '--target', 'kubernetes-application',
-    ...snippetOptions(),
-    '-D', `kubernetes.cluster-id=${clusterId}`,
-    '-D', `kubernetes.container.image.ref=${IMAGE}`,
-    '-D', 'kubernetes.container.image.pull-policy=Never',
-    // The client on this machine reaches the REST service on the node's address.
-    '-D', 'kubernetes.rest-service.exposed.type=NodePort',
-    // Small pods for a 2-core node: a quarter core requested, bursts allowed.
-    '-D', 'jobmanager.memory.process.size=1024m',
-    '-D', 'taskmanager.memory.process.size=1024m',
-    '-D', 'taskmanager.numberOfTaskSlots=1',
-    '-D', 'kubernetes.jobmanager.cpu.amount=0.25',
-    '-D', 'kubernetes.taskmanager.cpu.amount=0.25',
-    '-D', 'kubernetes.jobmanager.cpu.limit-factor=8',
-    '-D', 'kubernetes.taskmanager.cpu.limit-factor=8',
-    JOB_JAR, 'parallelism=2', `lines=${LINES}`, `spread-ms=${LINES * 1000}`, `fail-at=${FAIL_AT}`,
-  ];
-  let clientOut = '';
-  const client = spawn('bash', [join(REPO, 'deploy/local/flink'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
-  t.after(() => {
-    if (client.exitCode === null) client.kill('SIGTERM');
-  });
-  client.stdout.on('data', (d) => (clientOut += d));
-  client.stderr.on('data', (d) => (clientOut += d));
-  const code = await new Promise<number>((res) => client.on('close', (c) => res(c ?? -1)));
+  const clientOut = await submit(t, clusterId, [], ['parallelism=2', `lines=${LINES}`, `spread-ms=${LINES * 1000}`, `fail-at=${FAIL_AT}`]);
   writeFileSync(join(artifacts, 'flink-client.log'), clientOut);
-  if (code !== 0) assert.fail(`flink run exited ${code}:\n${clientOut.slice(-3000)}\n${await describeNamespace(cluster, NAMESPACE)}`);
   const rest = /JobManager Web Interface: (http:\/\/\S+)/.exec(clientOut)?.[1];
   assert.ok(rest, `the client names the REST endpoint: ${clientOut.slice(-1000)}`);
 
@@ -268,32 +277,7 @@ test('Flink 2.3 with env.stdout-err.redirect-to-file: what the job prints is ser
     for (const p of pods.values()) p.follow.stop();
     await kubectl(cluster, ['-n', NAMESPACE, 'delete', 'deployment', clusterId, '--ignore-not-found', '--wait=false']).catch(() => undefined);
   });
-  const args = [
-    'run-application', '--target', 'kubernetes-application',
-    ...snippetOptions(),
-    '-D', 'env.stdout-err.redirect-to-file=true',
-    '-D', `kubernetes.cluster-id=${clusterId}`,
-    '-D', `kubernetes.container.image.ref=${IMAGE}`,
-    '-D', 'kubernetes.container.image.pull-policy=Never',
-    '-D', 'kubernetes.rest-service.exposed.type=NodePort',
-    '-D', 'jobmanager.memory.process.size=1024m',
-    '-D', 'taskmanager.memory.process.size=1024m',
-    '-D', 'taskmanager.numberOfTaskSlots=1',
-    '-D', 'kubernetes.jobmanager.cpu.amount=0.25',
-    '-D', 'kubernetes.taskmanager.cpu.amount=0.25',
-    '-D', 'kubernetes.jobmanager.cpu.limit-factor=8',
-    '-D', 'kubernetes.taskmanager.cpu.limit-factor=8',
-    JOB_JAR, 'parallelism=1', `lines=${lines}`, 'spread-ms=4000',
-  ];
-  let clientOut = '';
-  const client = spawn('bash', [join(REPO, 'deploy/local/flink'), ...args], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, cwd: REPO });
-  t.after(() => {
-    if (client.exitCode === null) client.kill('SIGTERM');
-  });
-  client.stdout.on('data', (d) => (clientOut += d));
-  client.stderr.on('data', (d) => (clientOut += d));
-  const code = await new Promise<number>((res) => client.on('close', (c) => res(c ?? -1)));
-  if (code !== 0) assert.fail(`flink run exited ${code}:\n${clientOut.slice(-3000)}\n${await describeNamespace(cluster, NAMESPACE)}`);
+  await submit(t, clusterId, ['-D', 'env.stdout-err.redirect-to-file=true'], ['parallelism=1', `lines=${lines}`, 'spread-ms=4000']);
   // In application mode the cluster goes when its job is done.
   await waitFor('the job done and Flink\'s cluster torn down', async () => {
     const left = await kubectl(cluster, ['-n', NAMESPACE, 'get', 'deployments,pods', '-l', `app=${clusterId}`, '-o', 'name']);

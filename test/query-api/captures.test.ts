@@ -15,6 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runToEnd, type Finished } from '../helpers/process.js';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -139,19 +140,8 @@ async function follow(path: string): Promise<Follow> {
 }
 
 /** The real CLI, run to its end. */
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SPARKLOGS_URL: api, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), SLOW_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+function cli(args: string[]): Promise<Finished> {
+  return runToEnd(process.execPath, [CLI, ...args], { env: { ...process.env, SPARKLOGS_URL: api, NO_COLOR: '1' }, timeoutMs: SLOW_MS });
 }
 
 // ---- Part 1: through Kafka and the aggregator ---------------------------------

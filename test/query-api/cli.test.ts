@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { runToEnd, type Finished } from '../helpers/process.js';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { batchesOf, source } from '../helpers/seed.js';
@@ -27,19 +28,8 @@ after(async () => {
 });
 
 /** Runs a command to its end (asynchronously: the API answering it lives in this process). */
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { ...process.env, SPARKLOGS_URL: server, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), SLOW_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  return runToEnd(cmd, args, { env: { ...process.env, SPARKLOGS_URL: server, ...env }, timeoutMs: SLOW_MS });
 }
 /**
  * The CLI, run again (bounded, with backoff) when it failed on the store being
