@@ -12,7 +12,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -123,6 +123,7 @@ for (const run of RUNS) {
     const events = join(tmpdir(), `${name}-events`);
     mkdirSync(events, { recursive: true });
     chmodSync(events, 0o777);
+    t.after(() => rmSync(events, { recursive: true, force: true }));
     const args = [
       'submit', run.version,
       '--master', `k8s://https://${cluster.nodeIp}:6443`,
