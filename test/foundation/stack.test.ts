@@ -42,17 +42,21 @@ function assertOneLine(stderr: string, pattern: RegExp) {
   assert.match(stderr, pattern);
 }
 
-test('no Java on PATH: one line that says to install a JDK', () => {
+test('no Java on PATH: one line that says to install a JDK', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sparklogs-stack-'));
-  const r = run({ PATH: pathWithout('java'), SPARKLOGS_STACK_DIR: dir }, 'up');
+  const path = pathWithout('java');
+  t.after(() => rmSync(path, { recursive: true, force: true }));
+  const r = run({ PATH: path, SPARKLOGS_STACK_DIR: dir }, 'up');
   assert.equal(r.code, 1);
   assertOneLine(r.stderr, /^sparklogs stack: Java not found: install a JDK 17 or newer/);
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('no Maven on a machine with nothing cached: one line that says to install it', () => {
+test('no Maven on a machine with nothing cached: one line that says to install it', (t) => {
   const home = mkdtempSync(join(tmpdir(), 'sparklogs-home-'));
-  const r = run({ PATH: pathWithout('mvn'), SPARKLOGS_HOME: home, SPARKLOGS_STACK_DIR: join(home, 'stack') }, 'up');
+  const path = pathWithout('mvn');
+  t.after(() => rmSync(path, { recursive: true, force: true }));
+  const r = run({ PATH: path, SPARKLOGS_HOME: home, SPARKLOGS_STACK_DIR: join(home, 'stack') }, 'up');
   assert.equal(r.code, 1);
   assertOneLine(r.stderr.split('\n').filter((l) => !l.includes('installing')).join('\n'), /^sparklogs stack: Maven not found: install it/);
   rmSync(home, { recursive: true, force: true });
